@@ -1,0 +1,189 @@
+/**
+ * The header and attachment summary of a reconstructed mail, made by the postal-mime library (pure
+ * JS, WHATWG `TextDecoder` for charsets) - never by a MIME parser of our own.
+ *
+ * Two corrections on top of postal-mime, each matching what the third-party baselines of the corpus
+ * report (Arkime, Suricata):
+ * - A top-level header block with raw 8-bit bytes that are not valid UTF-8 is read as Windows-1252
+ *   (the charset such mails are written in, and what Arkime shows; postal-mime would show U+FFFD).
+ * - postal-mime ends every line of a quoted-printable or 7bit/8bit/binary part with LF, the last
+ *   one included; RFC 2046 §5.1.1 gives the line break before a boundary to the boundary, so that
+ *   final LF is dropped from such attachments (Suricata's sizes and sha256 agree). Line breaks
+ *   inside 7bit/8bit text attachments stay LF, as postal-mime normalises them.
+ */
+import PostalMime from 'postal-mime';
+import type { Address, Attachment, Email } from 'postal-mime';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex } from '@noble/hashes/utils.js';
+import type { AttachmentSummary, MailSummary } from './events.ts';
+
+/**
+ * Lowercase hex SHA-256 of `bytes`, pure JS (@noble/hashes). Callers with a faster native hash (the
+ * agent has node:crypto) pass their own to the Analyzer; this one is the portable default.
+ */
+export function sha256Hex(bytes: Uint8Array): string {
+  return bytesToHex(sha256(bytes));
+}
+
+/**
+ * Summarises one mail: decoded Subject (RFC 2047, any charset the platform's `TextDecoder` knows),
+ * From / To / Cc as printable `Name <addr>` or `addr` strings (groups flattened to their members),
+ * Date as ISO 8601 (the header's own text when it does not parse as a date), Message-ID as written
+ * (angle brackets included), and each attachment's decoded name (RFC 2231 / RFC 2047), lowercase
+ * content type, decoded size, sha256 and disposition.
+ *
+ * Never rejects: whatever the bytes, the promise resolves, with `parseError` set (and the lists
+ * empty) when postal-mime refused them - e.g. nesting deeper than 256 parts or more than 2 MiB of
+ * headers, postal-mime's own limits. `raw` is read, not kept or changed.
+ */
+export async function summarizeMail(raw: Uint8Array): Promise<MailSummary> {
+  try {
+    const encodings = new Map<Attachment, string>();
+    const parser = new PostalMime({ attachmentEncoding: 'arraybuffer' });
+    recordTransferEncodings(parser, encodings);
+    const email = await parser.parse(repairHeaderCharset(raw));
+    return toSummary(email, encodings);
+  } catch (err) {
+    return { to: [], cc: [], attachments: [], parseError: errorMessage(err) };
+  }
+}
+
+function toSummary(email: Email, encodings: ReadonlyMap<Attachment, string>): MailSummary {
+  const from = email.from === undefined ? [] : formatAddresses([email.from]);
+  return {
+    ...(email.subject !== undefined ? { subject: email.subject } : {}),
+    ...(from[0] !== undefined ? { from: from.join(', ') } : {}),
+    to: formatAddresses(email.to ?? []),
+    cc: formatAddresses(email.cc ?? []),
+    ...(email.date !== undefined && email.date !== '' ? { date: email.date } : {}),
+    ...(email.messageId !== undefined && email.messageId !== '' ? { messageId: email.messageId } : {}),
+    attachments: email.attachments.map((a) => toAttachment(a, encodings.get(a))),
+  };
+}
+
+function toAttachment(a: Attachment, transferEncoding: string | undefined): AttachmentSummary {
+  let content =
+    typeof a.content === 'string' ? new TextEncoder().encode(a.content) : new Uint8Array(a.content);
+  if (
+    transferEncoding !== undefined &&
+    transferEncoding !== 'base64' &&
+    content.length > 0 &&
+    content[content.length - 1] === 0x0a
+  ) {
+    content = content.subarray(0, content.length - 1);
+  }
+  return {
+    ...(a.filename !== null && a.filename !== '' ? { filename: a.filename } : {}),
+    contentType: a.mimeType,
+    size: content.length,
+    sha256: sha256Hex(content),
+    ...(a.disposition !== null ? { disposition: a.disposition } : {}),
+  };
+}
+
+/** `Name <addr>` when the mailbox has a display name, else `addr`; group members flattened. */
+function formatAddresses(list: readonly Address[]): string[] {
+  const out: string[] = [];
+  for (const a of list) {
+    if (a.group !== undefined) {
+      if (a.group.length === 0 && a.name !== '') out.push(`${a.name}:;`);
+      for (const m of a.group) out.push(formatMailbox(m.name, m.address));
+    } else {
+      out.push(formatMailbox(a.name, a.address));
+    }
+  }
+  return out;
+}
+
+function formatMailbox(name: string, address: string): string {
+  const n = name.trim();
+  if (n === '') return address;
+  return address === '' ? n : `${n} <${address}>`;
+}
+
+/** The shape of the one postal-mime internal we hook; absent (renamed) means no trimming. */
+interface PostalMimeInternals {
+  attachments?: Attachment[];
+  collectAttachment?: (node: { contentTransferEncoding?: { encoding?: string } }, ...rest: unknown[]) => void;
+}
+
+/**
+ * postal-mime's public result does not say how a part was transfer-encoded, which decides whether
+ * its last LF is an artefact (see the module comment). Its per-part hook is wrapped on this one
+ * instance to note the encoding; attachments of nested message/rfc822 parts come from a sub-parser
+ * and stay untrimmed.
+ */
+function recordTransferEncodings(parser: PostalMime, encodings: Map<Attachment, string>): void {
+  const internals = parser as unknown as PostalMimeInternals;
+  const original = internals.collectAttachment;
+  if (typeof original !== 'function') return;
+  internals.collectAttachment = function (this: PostalMimeInternals, node, ...rest) {
+    original.call(this, node, ...rest);
+    const added = this.attachments?.[this.attachments.length - 1];
+    const encoding = node.contentTransferEncoding?.encoding;
+    if (added !== undefined && typeof encoding === 'string') encodings.set(added, encoding.toLowerCase());
+  };
+}
+
+const utf8Strict = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Windows-1252 0x80-0x9F (WHATWG encoding table; 0 = unassigned, kept as the C1 control). Spelled
+ * out because Node 20's `TextDecoder('windows-1252')` takes a Latin-1 fast path that gets exactly
+ * this range wrong (nodejs/node#56542); the other bytes are their own code points.
+ */
+const CP1252_HIGH = [
+  0x20ac, 0, 0x201a, 0x0192, 0x201e, 0x2026, 0x2020, 0x2021, 0x02c6, 0x2030, 0x0160, 0x2039, 0x0152, 0, 0x017d, 0,
+  0, 0x2018, 0x2019, 0x201c, 0x201d, 0x2022, 0x2013, 0x2014, 0x02dc, 0x2122, 0x0161, 0x203a, 0x0153, 0, 0x017e, 0x0178,
+] as const;
+
+function decodeWindows1252(bytes: Uint8Array): string {
+  let out = '';
+  for (const b of bytes) {
+    const mapped = b >= 0x80 && b < 0xa0 ? CP1252_HIGH[b - 0x80] : 0;
+    out += String.fromCharCode(mapped !== undefined && mapped !== 0 ? mapped : b);
+  }
+  return out;
+}
+
+/**
+ * When the top-level header block (up to the first empty line) holds 8-bit bytes that are not
+ * UTF-8, returns a copy with that block transcoded from Windows-1252 to UTF-8; otherwise `raw`.
+ */
+function repairHeaderCharset(raw: Uint8Array): Uint8Array {
+  const end = headerEnd(raw);
+  let eightBit = false;
+  for (let i = 0; i < end; i++) {
+    if ((raw[i] ?? 0) >= 0x80) {
+      eightBit = true;
+      break;
+    }
+  }
+  if (!eightBit) return raw;
+  const head = raw.subarray(0, end);
+  try {
+    utf8Strict.decode(head);
+    return raw;
+  } catch {
+    const fixed = new TextEncoder().encode(decodeWindows1252(head));
+    const out = new Uint8Array(fixed.length + raw.length - end);
+    out.set(fixed, 0);
+    out.set(raw.subarray(end), fixed.length);
+    return out;
+  }
+}
+
+/** Offset of the empty line that ends the header block (LF LF or LF CR LF), or `raw.length`. */
+function headerEnd(raw: Uint8Array): number {
+  for (let i = 0; i < raw.length; i++) {
+    if (raw[i] !== 0x0a) continue;
+    if (raw[i + 1] === 0x0a) return i + 1;
+    if (raw[i + 1] === 0x0d && raw[i + 2] === 0x0a) return i + 1;
+  }
+  return raw.length;
+}
+
+function errorMessage(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
