@@ -66,6 +66,12 @@ export class LineReader {
   private countMissing = 0;
   /** Frames that carried the terminator line of a body (usually one). */
   private termFrames: number[] = [];
+  /** Last byte appended to the carry's line, kept even when the carry is full (CR detection). */
+  private lastByte = -1;
+  private paused = false;
+  /** Chunks and gaps that arrived while paused, in order; chunks are copies. */
+  private held: HeldItem[] = [];
+  private heldLen = 0;
 
   constructor(
     private readonly sink: LineReaderSink,
@@ -108,10 +114,68 @@ export class LineReader {
     this.countLeft = n;
   }
 
-  /** Drop everything from now on (the session switched to TLS). */
+  /** Drop everything from now on (the session switched to TLS), including held bytes. */
   ignore(): void {
     this.mode = 'ignore';
     this.carryLen = 0;
+    this.carryTooLong = false;
+    this.held = [];
+    this.heldLen = 0;
+    this.paused = false;
+  }
+
+  /**
+   * Stop reading until `resume()`: the rest of the current chunk and everything pushed (and every
+   * gap) meanwhile is kept, in order, copied. For a peer that may have gone on talking before the
+   * reply that decides how its bytes are read (SMTP DATA -> 354, AUTH -> 334, STARTTLS -> 220).
+   * May be called from a sink callback; the reader stops right after that callback.
+   */
+  pause(): void {
+    this.paused = true;
+  }
+
+  /** Whether the reader is paused. */
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  /** Bytes held since `pause()` (the caller bounds them). */
+  get heldBytes(): number {
+    return this.heldLen;
+  }
+
+  /** First held byte, or -1 when nothing is held (lets a caller sniff, e.g. a TLS record). */
+  get firstHeldByte(): number {
+    for (const h of this.held) {
+      if (h.bytes !== undefined && h.bytes.length > 0) return h.bytes[0]!;
+    }
+    return -1;
+  }
+
+  /**
+   * Read what was held, in the current mode, as it was pushed (same frames, same times). Stops
+   * again if a callback pauses; what is left stays held.
+   */
+  resume(): void {
+    this.paused = false;
+    const list = this.held;
+    this.held = [];
+    this.heldLen = 0;
+    for (let i = 0; i < list.length; i++) {
+      const h = list[i]!;
+      if (this.paused || this.mode === 'ignore') {
+        if (this.mode === 'ignore') return;
+        this.hold(h);
+        continue;
+      }
+      if (h.bytes !== undefined) this.push(h.bytes, h.frame, h.ts);
+      else this.gap(h.size, h.ts);
+    }
+  }
+
+  private hold(h: HeldItem): void {
+    this.held.push(h);
+    if (h.bytes !== undefined) this.heldLen += h.bytes.length;
   }
 
   /** Whether a partial line is waiting for more bytes. */
@@ -123,6 +187,10 @@ export class LineReader {
     let pos = 0;
     const end = bytes.length;
     while (pos < end) {
+      if (this.paused) {
+        if (this.mode !== 'ignore') this.hold({ bytes: bytes.slice(pos), frame, ts, size: 0 });
+        return;
+      }
       switch (this.mode) {
         case 'ignore':
           return;
@@ -140,6 +208,10 @@ export class LineReader {
   }
 
   gap(size: number, ts: number): void {
+    if (this.paused) {
+      if (this.mode !== 'ignore') this.hold({ bytes: undefined, frame: 0, ts, size });
+      return;
+    }
     const mode = this.mode;
     if (mode === 'line') {
       // The partial line is unusable: its middle is missing. Resume at the next line start.
@@ -154,6 +226,13 @@ export class LineReader {
       const lost = Math.min(size, this.countLeft);
       this.countLeft -= lost;
       this.countMissing += lost;
+      // The gap also swallowed the start of whatever line follows the run.
+      if (size > lost) {
+        this.carryLen = 0;
+        this.carryTooLong = false;
+        this.frames = [];
+        this.resync = true;
+      }
     }
     this.sink.gap(size, mode, ts);
     if (mode === 'count' && this.countLeft === 0) {
@@ -162,12 +241,15 @@ export class LineReader {
     }
   }
 
-  /** At end of stream: a partial last line is delivered as a line (a peer may omit the final CRLF). */
+  /**
+   * At end of stream: a partial last line is delivered as a line (a peer may omit the final CRLF).
+   * Does nothing while paused: resume (or ignore) first.
+   */
   flush(ts: number): void {
-    if (this.mode === 'line' && this.carryLen > 0 && !this.resync) {
-      const line = this.carry.subarray(0, this.carryLen);
+    if (this.mode === 'line' && this.carryLen > 0 && !this.resync && !this.paused) {
+      const tooLong = this.carryTooLong || this.carryLen > this.maxLineBytes;
+      const line = this.carry.subarray(0, Math.min(this.carryLen, this.maxLineBytes));
       const frames = this.frames;
-      const tooLong = this.carryTooLong;
       this.carryLen = 0;
       this.carryTooLong = false;
       this.frames = [];
@@ -205,11 +287,12 @@ export class LineReader {
     this.appendCarry(bytes, start, stop);
     if (lf === -1) return bytes.length;
     let len = this.carryLen;
-    const bareLf = !(len > 0 && this.carry[len - 1] === CR);
-    if (!bareLf) len--;
-    const line = this.carry.subarray(0, len);
+    // A full carry dropped the line's tail: the byte before the LF is `lastByte`, not the carry's last.
+    const bareLf = this.carryTooLong ? this.lastByte !== CR : !(len > 0 && this.carry[len - 1] === CR);
+    if (!bareLf && !this.carryTooLong) len--;
+    const tooLong = this.carryTooLong || len > this.maxLineBytes;
+    const line = this.carry.subarray(0, Math.min(len, this.maxLineBytes));
     const frames = this.frames;
-    const tooLong = this.carryTooLong;
     this.frames = [];
     this.carryLen = 0;
     this.carryTooLong = false;
@@ -221,6 +304,7 @@ export class LineReader {
     // Keep one byte beyond the limit so a CR that ends an exactly-full line is still seen.
     const room = this.maxLineBytes + 1 - this.carryLen;
     let n = stop - start;
+    if (n > 0) this.lastByte = bytes[stop - 1]!;
     if (n > room) {
       n = room;
       this.carryTooLong = true;
@@ -319,3 +403,11 @@ export class LineReader {
 }
 
 const CR_BYTES = new Uint8Array([CR]);
+
+/** A chunk (`bytes` set) or a gap (`bytes` undefined, `size` lost) that arrived while paused. */
+interface HeldItem {
+  readonly bytes: Uint8Array | undefined;
+  readonly frame: number;
+  readonly ts: number;
+  readonly size: number;
+}
