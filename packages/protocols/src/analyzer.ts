@@ -1,0 +1,584 @@
+/**
+ * The one pipeline that the agent, the API's upload path and the CLI share: frames in, packet
+ * records and session events out (events.ts).
+ *
+ *   frame -> decodeFrame -> TcpReassembler -> SmtpAnalyzer | Pop3Analyzer | content detector
+ *
+ * Call order: `push` for every frame in capture order, then `end` once. `emit` is called
+ * synchronously from `push` and `end`. For each frame the order is: `session-opened` when the frame
+ * opened a mail session, the frame's packet record, then the timeline entries, mails and
+ * `session-closed` that the frame caused. Nothing here throws on traffic.
+ */
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex } from '@noble/hashes/utils.js';
+import type { AnalyzerEvent, PacketRecord, SessionEvent } from './events.ts';
+import { DEFAULT_LIMITS, type EngineLimits } from './limits.ts';
+import { decodeFrame } from './packet-decoder.ts';
+import { Pop3Analyzer } from './pop3-analyzer.ts';
+import { detectMailProtocol } from './protocol-detect.ts';
+import type {
+  Anomaly,
+} from './types.ts';
+import { TcpFlag, type Direction, type Frame, type TcpSegment } from './types.ts';
+import type {
+  CloseReason,
+  ExtractedMail,
+  MailProtocol,
+  ProtocolAnalyzer,
+  SessionSink,
+  StreamHandler,
+  TcpConnectionInfo,
+  TimelineEntryInput,
+} from './session.ts';
+import { SmtpAnalyzer } from './smtp-analyzer.ts';
+import { TcpReassembler } from './tcp-reassembler.ts';
+
+/** The mail-module settings the engine needs (the rest of the settings belong to agent and API). */
+export interface AnalyzerSettings {
+  /** Server ports whose connections are SMTP. */
+  readonly smtpPorts: readonly number[];
+  /** Server ports whose connections are POP3. */
+  readonly pop3Ports: readonly number[];
+  /** Classify connections on other ports by their content (greeting, first command). */
+  readonly anyPort?: boolean;
+}
+
+export interface AnalyzerOptions extends AnalyzerSettings {
+  readonly limits?: Partial<EngineLimits>;
+  /** SHA-256 as lowercase hex; defaults to a pure implementation, the agent passes node:crypto's. */
+  readonly sha256?: (bytes: Uint8Array) => string;
+}
+
+export interface AnalyzerStats {
+  frames: number;
+  tcpSegments: number;
+  undecodable: number;
+  sessionsOpened: number;
+  sessionsClosed: number;
+  mails: number;
+  lastTs: number;
+}
+
+const defaultSha256 = (bytes: Uint8Array): string => bytesToHex(sha256(bytes));
+
+/** Bytes of an undetected connection kept per direction while its protocol is unknown. */
+const DETECT_BYTES = 1024;
+
+export class Analyzer {
+  private readonly limits: EngineLimits;
+  private readonly hash: (bytes: Uint8Array) => string;
+  private smtpPorts = new Set<number>();
+  private pop3Ports = new Set<number>();
+  private anyPort = false;
+  private readonly reassembler: TcpReassembler;
+  /** Sessions by TCP connection id. */
+  private readonly sessions = new Map<number, Session>();
+  /** Recently closed sessions, so that a connection's trailing ACKs still name their session. */
+  private readonly recentlyClosed = new Map<number, Session>();
+  private nextSessionId = 1;
+  /** Session events raised while the current frame is processed; emitted after its packet record. */
+  private pending: SessionEvent[] = [];
+  private opening: SessionEvent[] = [];
+  readonly stats: AnalyzerStats = {
+    frames: 0,
+    tcpSegments: 0,
+    undecodable: 0,
+    sessionsOpened: 0,
+    sessionsClosed: 0,
+    mails: 0,
+    lastTs: 0,
+  };
+
+  constructor(
+    options: AnalyzerOptions,
+    private readonly emit: (e: AnalyzerEvent) => void,
+  ) {
+    this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.hash = options.sha256 ?? defaultSha256;
+    this.updateSettings(options);
+    this.reassembler = new TcpReassembler(
+      { open: (conn) => this.open(conn) },
+      { limits: this.limits, isServerPort: (port) => this.smtpPorts.has(port) || this.pop3Ports.has(port) },
+    );
+  }
+
+  /**
+   * New port lists or detection mode. Connections already being analysed keep their protocol;
+   * connections that start after the call use the new settings.
+   */
+  updateSettings(settings: AnalyzerSettings): void {
+    this.smtpPorts = new Set(settings.smtpPorts);
+    this.pop3Ports = new Set(settings.pop3Ports);
+    this.anyPort = settings.anyPort ?? false;
+  }
+
+  push(frame: Frame): void {
+    const stats = this.stats;
+    stats.frames++;
+    if (frame.ts > stats.lastTs) stats.lastTs = frame.ts;
+    const decoded = decodeFrame(frame.linkType, frame.data);
+    if (!decoded.ok) {
+      stats.undecodable++;
+      this.emit(otherPacketRecord(frame, decoded));
+      return;
+    }
+    stats.tcpSegments++;
+    const seg = decoded.tcp;
+    const verdict = this.reassembler.push(seg, frame.no, frame.ts);
+    const session = verdict.conn
+      ? (this.sessions.get(verdict.conn.id) ?? this.recentlyClosed.get(verdict.conn.id))
+      : undefined;
+    let record: PacketRecord;
+    if (session && verdict.dir) {
+      const dir = verdict.dir;
+      session.countPacket(dir, seg, frame, verdict.analysis);
+      record = {
+        type: 'packet',
+        no: frame.no,
+        ts: frame.ts,
+        src: seg.src,
+        dst: seg.dst,
+        srcPort: seg.srcPort,
+        dstPort: seg.dstPort,
+        protocol: seg.payload.length > 0 ? session.protocolLabel : 'TCP',
+        length: frame.origLen,
+        capturedLength: frame.data.length,
+        tcpFlags: seg.flags,
+        seq: seg.seq,
+        ack: seg.ack,
+        payloadLength: seg.payloadLenOnWire,
+        info: packetInfo(seg, verdict.relSeq, verdict.relAck, verdict.analysis, dir),
+        sessionId: session.id,
+        dir,
+        tcpAnalysis: verdict.analysis.length > 0 ? verdict.analysis : undefined,
+      };
+    } else {
+      record = {
+        type: 'packet',
+        no: frame.no,
+        ts: frame.ts,
+        src: seg.src,
+        dst: seg.dst,
+        srcPort: seg.srcPort,
+        dstPort: seg.dstPort,
+        protocol: 'TCP',
+        length: frame.origLen,
+        capturedLength: frame.data.length,
+        tcpFlags: seg.flags,
+        seq: seg.seq,
+        ack: seg.ack,
+        payloadLength: seg.payloadLenOnWire,
+        info: packetInfo(seg, verdict.relSeq, verdict.relAck, verdict.analysis, undefined),
+        tcpAnalysis: verdict.analysis.length > 0 ? verdict.analysis : undefined,
+      };
+    }
+    this.flush(record);
+  }
+
+  /** End of the capture: every open session is closed and its last events are emitted. */
+  end(): void {
+    this.reassembler.end(this.stats.lastTs);
+    this.flush(undefined);
+  }
+
+  private flush(record: PacketRecord | undefined): void {
+    if (this.opening.length > 0) {
+      const opening = this.opening;
+      this.opening = [];
+      for (const e of opening) this.emit(e);
+    }
+    if (record) this.emit(record);
+    if (this.pending.length > 0) {
+      const pending = this.pending;
+      this.pending = [];
+      for (const e of pending) this.emit(e);
+    }
+  }
+
+  /** Reassembler callback: a new TCP connection. Returns the handler that receives its bytes. */
+  private open(conn: TcpConnectionInfo): StreamHandler | null {
+    const port = conn.server.port;
+    let protocol: MailProtocol | undefined;
+    if (this.smtpPorts.has(port)) protocol = 'smtp';
+    else if (this.pop3Ports.has(port)) protocol = 'pop3';
+    if (protocol) {
+      const session = this.startSession(conn, protocol, 'port');
+      return session;
+    }
+    if (!this.anyPort) return null;
+    return new DetectingHandler(this, conn);
+  }
+
+  /** @internal Starts a mail session on a connection (by port, or once content detection decided). */
+  startSession(conn: TcpConnectionInfo, protocol: MailProtocol, detectedBy: 'port' | 'content'): Session {
+    const session = new Session(this, this.nextSessionId++, conn, protocol, this.limits);
+    this.sessions.set(conn.id, session);
+    this.stats.sessionsOpened++;
+    this.opening.push({
+      type: 'session-opened',
+      sessionId: session.id,
+      protocol,
+      client: conn.client,
+      server: conn.server,
+      startTs: conn.startTs,
+      sawSyn: conn.sawSyn,
+      detectedBy,
+    });
+    return session;
+  }
+
+  /** @internal */
+  raise(e: SessionEvent): void {
+    this.pending.push(e);
+  }
+
+  /** @internal */
+  sha256(bytes: Uint8Array): string {
+    return this.hash(bytes);
+  }
+
+  /** @internal */
+  sessionClosed(session: Session): void {
+    this.sessions.delete(session.conn.id);
+    this.stats.sessionsClosed++;
+    this.recentlyClosed.set(session.conn.id, session);
+    // Bounded: trailing packets of old connections lose their session id, nothing else.
+    if (this.recentlyClosed.size > 4096) {
+      const oldest = this.recentlyClosed.keys().next().value;
+      if (oldest !== undefined) this.recentlyClosed.delete(oldest);
+    }
+  }
+
+  /** @internal */
+  mailEmitted(): void {
+    this.stats.mails++;
+  }
+}
+
+/**
+ * One mail session: forwards the connection's bytes to its protocol analyzer, numbers timeline
+ * entries, adds the TCP events (handshake, FIN, RST, retransmissions, gaps) and keeps the counters
+ * of the closing summary.
+ */
+class Session implements StreamHandler, SessionSink {
+  private readonly analyzer: ProtocolAnalyzer;
+  private seq = 0;
+  private entries = 0;
+  private timelineFull = false;
+  private closed = false;
+  readonly protocolLabel: string;
+  private packets = { client: 0, server: 0 };
+  private bytes = { client: 0, server: 0 };
+  private retransmissions = 0;
+  private gaps = 0;
+  private gapBytes = 0;
+  private anomalies = 0;
+  private mails = 0;
+  /** 0: nothing yet, 1: SYN seen, 2: SYN-ACK seen, 3: handshake complete. */
+  private handshake = 0;
+
+  constructor(
+    private readonly owner: Analyzer,
+    readonly id: number,
+    readonly conn: TcpConnectionInfo,
+    readonly protocol: MailProtocol,
+    private readonly limits: EngineLimits,
+  ) {
+    this.analyzer = protocol === 'smtp' ? new SmtpAnalyzer(this, limits) : new Pop3Analyzer(this, limits);
+    this.protocolLabel = protocol === 'smtp' ? 'SMTP' : 'POP3';
+  }
+
+  countPacket(dir: Direction, seg: TcpSegment, frame: Frame, analysis: readonly string[]): void {
+    this.packets[dir]++;
+    this.bytes[dir] += seg.payloadLenOnWire;
+    if (this.closed) return;
+    const flags = seg.flags;
+    const ts = frame.ts;
+    if (flags & TcpFlag.SYN) {
+      if (flags & TcpFlag.ACK) {
+        if (this.handshake < 2) this.handshake = 2;
+        this.tcpEntry(ts, dir, 'SYN-ACK', frame.no);
+      } else {
+        this.handshake = 1;
+        this.tcpEntry(ts, dir, 'SYN', frame.no);
+      }
+    } else if (this.handshake === 2 && dir === 'client' && flags & TcpFlag.ACK) {
+      this.handshake = 3;
+      this.tcpEntry(ts, dir, 'ACK', frame.no, 'handshake complete');
+    }
+    if (flags & TcpFlag.RST) this.tcpEntry(ts, dir, 'RST', frame.no);
+    if (flags & TcpFlag.FIN) this.tcpEntry(ts, dir, 'FIN', frame.no);
+    if (analysis.includes('retransmission')) {
+      this.retransmissions++;
+      if (seg.payloadLenOnWire > 0) {
+        this.tcpEntry(ts, dir, 'RETRANSMISSION', frame.no, `${seg.payloadLenOnWire} bytes sent again`);
+      }
+    }
+  }
+
+  private tcpEntry(ts: number, dir: Direction, verb: string, frame: number, arg = ''): void {
+    this.entry({ ts, dir, kind: 'tcp', verb, arg, frames: [frame] });
+  }
+
+  // StreamHandler: the reassembler's calls.
+
+  data(dir: Direction, bytes: Uint8Array, frame: number, ts: number): void {
+    this.analyzer.data(dir, bytes, frame, ts);
+  }
+
+  gap(dir: Direction, size: number, ts: number): void {
+    this.gaps++;
+    this.gapBytes += size;
+    this.entry({ ts, dir, kind: 'anomaly', verb: 'TCP_GAP', arg: `${size} bytes missing from the capture`, frames: [] });
+    this.analyzer.gap(dir, size, ts);
+  }
+
+  anomaly(a: Anomaly): void {
+    this.entry({ ts: a.ts, dir: a.dir ?? 'client', kind: 'anomaly', verb: a.code, arg: a.message, frames: a.frames ?? [] });
+  }
+
+  close(reason: CloseReason, ts: number): void {
+    if (this.closed) return;
+    this.analyzer.close(reason, ts);
+    this.closed = true;
+    const s = this.analyzer.summary();
+    this.owner.raise({
+      type: 'session-closed',
+      sessionId: this.id,
+      protocol: this.protocol,
+      client: this.conn.client,
+      server: this.conn.server,
+      startTs: this.conn.startTs,
+      endTs: ts,
+      closeReason: reason,
+      outcome: s.outcome,
+      authUser: s.authUser,
+      authMechanism: s.authMechanism,
+      authSuccess: s.authSuccess,
+      encrypted: s.encrypted,
+      helo: s.helo,
+      greeting: s.greeting,
+      mails: this.mails,
+      deleted: s.deleted,
+      packets: { ...this.packets },
+      bytes: { ...this.bytes },
+      retransmissions: this.retransmissions,
+      gaps: this.gaps,
+      gapBytes: this.gapBytes,
+      anomalies: this.anomalies,
+    });
+    this.owner.sessionClosed(this);
+  }
+
+  // SessionSink: the protocol analyzer's findings.
+
+  entry(e: TimelineEntryInput): void {
+    if (this.closed) return;
+    if (e.kind === 'anomaly') this.anomalies++;
+    if (this.timelineFull && e.kind !== 'anomaly') return;
+    if (++this.entries > this.limits.maxTimelineEntries && !this.timelineFull) {
+      this.timelineFull = true;
+      this.anomalies++;
+      this.owner.raise({
+        type: 'timeline',
+        sessionId: this.id,
+        seq: ++this.seq,
+        ts: e.ts,
+        dir: e.dir,
+        kind: 'anomaly',
+        verb: 'TIMELINE_LIMIT',
+        arg: `more than ${this.limits.maxTimelineEntries} timeline entries: only anomalies are kept from here on`,
+        frames: [],
+      });
+      if (e.kind !== 'anomaly') return;
+    }
+    this.owner.raise({
+      type: 'timeline',
+      sessionId: this.id,
+      seq: ++this.seq,
+      ts: e.ts,
+      dir: e.dir,
+      kind: e.kind,
+      verb: e.verb,
+      arg: e.arg,
+      frames: e.frames,
+      latencyUs: e.latencyUs,
+      auth: e.auth,
+    });
+  }
+
+  mail(m: ExtractedMail): void {
+    this.mails++;
+    this.owner.mailEmitted();
+    this.owner.raise({
+      type: 'mail',
+      sessionId: this.id,
+      index: m.index,
+      direction: m.direction,
+      command: m.command,
+      messageNumber: m.messageNumber,
+      envelope: m.envelope,
+      size: m.size,
+      sha256: this.owner.sha256(m.raw),
+      complete: m.complete,
+      finalReply: m.finalReply,
+      startTs: m.startTs,
+      endTs: m.endTs,
+      frames: m.frames,
+      raw: m.raw,
+    });
+  }
+}
+
+/**
+ * Any-port detection: holds the first bytes of a connection on an unlisted port until its content
+ * says SMTP or POP3 (or says it is neither), then replays them into a new session.
+ */
+class DetectingHandler implements StreamHandler {
+  private readonly held: { dir: Direction; bytes: Uint8Array; frame: number; ts: number }[] = [];
+  private heldBytes = { client: 0, server: 0 };
+  private target: Session | undefined;
+  private gaveUp = false;
+
+  constructor(
+    private readonly owner: Analyzer,
+    private readonly conn: TcpConnectionInfo,
+  ) {}
+
+  data(dir: Direction, bytes: Uint8Array, frame: number, ts: number): void {
+    if (this.target) return this.target.data(dir, bytes, frame, ts);
+    if (this.gaveUp) return;
+    const room = DETECT_BYTES - this.heldBytes[dir];
+    if (room > 0) {
+      const part = bytes.length > room ? bytes.subarray(0, room) : bytes;
+      this.held.push({ dir, bytes: part.slice(), frame, ts });
+      this.heldBytes[dir] += part.length;
+    }
+    const verdict = detectMailProtocol(this.prefix('client'), this.prefix('server'));
+    if (verdict === 'unknown') {
+      if (this.heldBytes.client >= DETECT_BYTES || this.heldBytes.server >= DETECT_BYTES) this.giveUp();
+      return;
+    }
+    if (verdict === 'not-mail') return this.giveUp();
+    const session = this.owner.startSession(this.conn, verdict, 'content');
+    this.target = session;
+    const held = this.held.splice(0);
+    // Bytes beyond the held prefix of this chunk were not held: deliver the rest of it afterwards.
+    for (const h of held) session.data(h.dir, h.bytes, h.frame, h.ts);
+    if (bytes.length > room && room > 0) session.data(dir, bytes.subarray(room), frame, ts);
+  }
+
+  private prefix(dir: Direction): Uint8Array {
+    const parts = this.held.filter((h) => h.dir === dir);
+    const out = new Uint8Array(this.heldBytes[dir]);
+    let o = 0;
+    for (const p of parts) {
+      out.set(p.bytes, o);
+      o += p.bytes.length;
+    }
+    return out;
+  }
+
+  private giveUp(): void {
+    this.gaveUp = true;
+    this.held.length = 0;
+  }
+
+  gap(dir: Direction, size: number, ts: number): void {
+    if (this.target) this.target.gap(dir, size, ts);
+    else this.giveUp();
+  }
+
+  anomaly(a: Anomaly): void {
+    this.target?.anomaly(a);
+  }
+
+  close(reason: CloseReason, ts: number): void {
+    this.target?.close(reason, ts);
+  }
+}
+
+const IP_PROTOCOLS: Record<number, string> = { 1: 'ICMP', 6: 'TCP', 17: 'UDP', 58: 'ICMPv6', 47: 'GRE', 50: 'ESP', 132: 'SCTP' };
+
+function otherPacketRecord(frame: Frame, decoded: Exclude<ReturnType<typeof decodeFrame>, { ok: true }>): PacketRecord {
+  const protocol =
+    decoded.protocol !== undefined
+      ? (IP_PROTOCOLS[decoded.protocol] ?? `IP proto ${decoded.protocol}`)
+      : decoded.layer === 'link'
+        ? 'Link'
+        : 'IP';
+  return {
+    type: 'packet',
+    no: frame.no,
+    ts: frame.ts,
+    src: decoded.src ?? '',
+    dst: decoded.dst ?? '',
+    protocol,
+    length: frame.origLen,
+    capturedLength: frame.data.length,
+    info: decoded.reason === 'not-tcp' ? `${protocol}` : `${protocol}: ${decoded.reason}`,
+  };
+}
+
+const FLAG_NAMES: readonly [number, string][] = [
+  [TcpFlag.FIN, 'FIN'],
+  [TcpFlag.SYN, 'SYN'],
+  [TcpFlag.RST, 'RST'],
+  [TcpFlag.PSH, 'PSH'],
+  [TcpFlag.ACK, 'ACK'],
+  [TcpFlag.URG, 'URG'],
+  [TcpFlag.ECE, 'ECE'],
+  [TcpFlag.CWR, 'CWR'],
+];
+
+/** Wireshark-like flag list: "SYN, ACK". */
+export function tcpFlagNames(flags: number): string {
+  let out = '';
+  for (const [bit, name] of FLAG_NAMES) {
+    if (flags & bit) out = out ? `${out}, ${name}` : name;
+  }
+  return out;
+}
+
+/** Longest payload prefix shown in a packet's info. */
+const INFO_TEXT_BYTES = 80;
+
+/**
+ * A packet list's one-line info. Segments with payload show its first line when it is text
+ * ("C: EHLO client.example"), else their TCP header fields.
+ */
+function packetInfo(
+  seg: TcpSegment,
+  relSeq: number,
+  relAck: number,
+  analysis: readonly string[],
+  dir: Direction | undefined,
+): string {
+  const prefix = analysis.length > 0 ? `[${analysis.join(', ')}] ` : '';
+  const p = seg.payload;
+  if (p.length > 0 && dir) {
+    const text = firstLine(p);
+    if (text !== undefined) return `${prefix}${dir === 'client' ? 'C' : 'S'}: ${text}`;
+  }
+  const ack = seg.flags & TcpFlag.ACK ? ` Ack=${relAck}` : '';
+  return `${prefix}${seg.srcPort} → ${seg.dstPort} [${tcpFlagNames(seg.flags)}] Seq=${relSeq}${ack} Win=${seg.window} Len=${seg.payloadLenOnWire}`;
+}
+
+/** The payload's first line when it is printable ASCII (at most INFO_TEXT_BYTES), else undefined. */
+function firstLine(p: Uint8Array): string | undefined {
+  const n = Math.min(p.length, INFO_TEXT_BYTES);
+  let s = '';
+  for (let i = 0; i < n; i++) {
+    const b = p[i]!;
+    if (b === 0x0d || b === 0x0a) return s.length > 0 ? s : undefined;
+    if (b < 0x20 || b > 0x7e) {
+      if (b === 0x09) {
+        s += ' ';
+        continue;
+      }
+      return undefined;
+    }
+    s += String.fromCharCode(b);
+  }
+  return p.length > n ? `${s}…` : s;
+}
