@@ -542,9 +542,9 @@ export class TcpReassembler {
       if (covered === b - from && !newFin) bits = RETRANSMISSION;
       else if (covered > 0) bits |= OVERLAP;
       this.drain(conn, h, dir);
-    } else {
+    } else if (!newFin) {
       // Nothing left inside the FIN: a repeated FIN, or bytes beyond it (reported above).
-      bits = fin && wire === 0 && !newFin ? RETRANSMISSION : 0;
+      bits = fin && wire === 0 ? RETRANSMISSION : 0;
     }
     this.finish(h);
     if (h.pieces.length > 0) this.checkLimits(conn, h, dir, frame, ts);
