@@ -43,6 +43,7 @@ export const POP3_COMMANDS = [
   'QUIT',
   'STLS',
 ] as const;
+/** A POP3 command verb, upper case. */
 export type Pop3Command = (typeof POP3_COMMANDS)[number];
 
 /**
@@ -81,6 +82,7 @@ export const POP3_ANOMALIES = [
   'TOO_MANY_DELETIONS',
   'NOT_POP3',
 ] as const;
+/** An anomaly code this analyzer emits. */
 export type Pop3Anomaly = (typeof POP3_ANOMALIES)[number];
 
 /** States of the dialogue, in RFC 1939's words where it has them. */
@@ -100,6 +102,7 @@ export const POP3_STATES = [
   /** Entered after too many violations in a row (`NOT_POP3`): nothing more is parsed. */
   'NOT_POP3',
 ] as const;
+/** A dialogue state (see `POP3_STATES`). */
 export type Pop3State = (typeof POP3_STATES)[number];
 
 /** What a `+OK` to a command is followed by. `-ERR` is always a single line. */
@@ -112,7 +115,6 @@ interface SaslExchange {
   readonly responses: (string | undefined)[];
   /** `+` challenges not answered yet. */
   outstanding: number;
-  cancelled: boolean;
 }
 
 /** A command waiting for its final `+OK` / `-ERR`. */
@@ -535,7 +537,7 @@ export class Pop3Analyzer implements ProtocolAnalyzer {
     });
     if (!cmd) {
       this.anomaly('UNKNOWN_COMMAND', 'client', ts, frames, `unknown command ${shownVerb}`);
-      if (this.violation(ts)) return;
+      if (this.violation('client', ts)) return;
     }
     if (!this.greetingSeen && this.stateValue === 'GREETING') this.stateValue = 'AUTHORIZATION';
     const p: Pending = { cmd, verb: shownVerb, arg: keptArg, ts, frames: [...frames], lastTs: ts, ...(cmd === 'AUTH' ? saslFor(keptArg) : {}) };
@@ -563,7 +565,6 @@ export class Pop3Analyzer implements ProtocolAnalyzer {
     p.lastTs = ts;
     p.frames = mergeFrames(p.frames, frames, this.limits.maxFramesPerUnit);
     if (text === '*') {
-      sasl.cancelled = true;
       this.emit({ ts, dir: 'client', kind: 'command', verb: '*', arg: 'authentication cancelled', frames });
       return;
     }
@@ -591,7 +592,7 @@ export class Pop3Analyzer implements ProtocolAnalyzer {
     }
     if (c.kind === 'other') {
       this.anomaly('UNKNOWN_RESPONSE', 'server', info.ts, info.frames, `unexpected server line: ${escapeControls(text.slice(0, 200))}`);
-      this.violation(info.ts);
+      this.violation('server', info.ts);
       return;
     }
     const head = this.pending[0];
@@ -600,7 +601,7 @@ export class Pop3Analyzer implements ProtocolAnalyzer {
         this.challenge(head, head.sasl, c.text, info);
       } else {
         this.anomaly('UNKNOWN_RESPONSE', 'server', info.ts, info.frames, `SASL challenge without AUTH: ${escapeControls(text.slice(0, 200))}`);
-        this.violation(info.ts);
+        this.violation('server', info.ts);
       }
       return;
     }
@@ -625,7 +626,7 @@ export class Pop3Analyzer implements ProtocolAnalyzer {
     if (!head) {
       this.emit({ ts: info.ts, dir: 'server', kind: 'reply', verb, arg: shown, frames: info.frames });
       this.anomaly('UNMATCHED_RESPONSE', 'server', info.ts, info.frames, `${verb} with no command waiting for it`);
-      this.violation(info.ts);
+      this.violation('server', info.ts);
       return;
     }
     this.pending.shift();
@@ -741,11 +742,11 @@ export class Pop3Analyzer implements ProtocolAnalyzer {
   // ---- helpers ----
 
   /** Counts a violation; past the limit the connection is given up. True when given up. */
-  private violation(ts: number): boolean {
+  private violation(dir: Direction, ts: number): boolean {
     if (this.stateValue === 'NOT_POP3') return true;
     if (++this.violations < MAX_CONSECUTIVE_VIOLATIONS) return false;
     this.stateValue = 'NOT_POP3';
-    this.anomaly('NOT_POP3', 'server', ts, [], `${MAX_CONSECUTIVE_VIOLATIONS} violations in a row: this does not look like POP3; the rest is not parsed`);
+    this.anomaly('NOT_POP3', dir, ts, [], `${MAX_CONSECUTIVE_VIOLATIONS} violations in a row: this does not look like POP3; the rest is not parsed`);
     this.pending.length = 0;
     this.sasl = undefined;
     this.listing = undefined;
@@ -781,7 +782,7 @@ export class Pop3Analyzer implements ProtocolAnalyzer {
 function saslFor(arg: string): { sasl: SaslExchange } | Record<string, never> {
   const mechanism = arg.trim().split(/\s+/)[0]?.toUpperCase() ?? '';
   if (mechanism === '') return {};
-  return { sasl: { mechanism, responses: [], outstanding: 0, cancelled: false } };
+  return { sasl: { mechanism, responses: [], outstanding: 0 } };
 }
 
 /** The credential in an AUTH exchange, by mechanism (sasl.ts does the payload layouts). */

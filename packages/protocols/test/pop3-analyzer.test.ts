@@ -519,6 +519,14 @@ describe('violations', () => {
     const r = run([['s', '+OK hi\r\n'], ['c', `USER ${'a'.repeat(100)}\r\n`], ['s', '+OK\r\n']], { limits: { maxLineBytes: 20 } });
     assert.deepEqual(anomalies(r), ['COMMAND_LINE_TOO_LONG']);
     assert.equal(r.entries.find((e) => e.kind === 'command')?.arg, 'a'.repeat(15));
+    // The same line carried over several chunks gives the same cut and no spurious BARE_LF.
+    for (const at of [3, 10, 30, 104]) {
+      const split = run([['s', '+OK hi\r\n'], ['c', `USER ${'a'.repeat(100)}\r\n`], ['s', '+OK\r\n']], {
+        limits: { maxLineBytes: 20 },
+        cut: (b, i) => (i === 1 ? [b.subarray(0, at), b.subarray(at)] : [b]),
+      });
+      assert.deepEqual(split.entries, r.entries, `cut at ${at}`);
+    }
   });
 
   test('random bytes never throw and stay bounded', () => {
