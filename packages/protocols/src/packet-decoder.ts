@@ -36,20 +36,51 @@ const IP_BAD_VERSION: Fail = Object.freeze({ ok: false, layer: 'ip', reason: 'ba
 const IP_BAD_HEADER: Fail = Object.freeze({ ok: false, layer: 'ip', reason: 'bad-header' } as const);
 
 /**
- * IPv4 address strings by 32-bit value. Captures talk to few hosts, so most lookups hit; the cache
- * is dropped whole when it reaches its size so a scan of many addresses cannot grow it without bound.
+ * Address strings are cached in direct-mapped tables (a slot per hash, a newer address evicts an
+ * older one): captures talk to few hosts, so nearly every lookup hits, the tables never grow, and
+ * a lookup allocates nothing. 4096 slots each.
  */
-const V4_CACHE_MAX = 4096;
-let v4Cache = new Map<number, string>();
+const CACHE_BITS = 12;
+const CACHE_SLOTS = 1 << CACHE_BITS;
+const v4Keys = new Int32Array(CACHE_SLOTS);
+const v4Strings: (string | undefined)[] = new Array<string | undefined>(CACHE_SLOTS).fill(undefined);
+const v6Keys = new Uint8Array(CACHE_SLOTS * 16);
+const v6Strings: (string | undefined)[] = new Array<string | undefined>(CACHE_SLOTS).fill(undefined);
 
 /** Formats the IPv4 address at `o` as a dotted quad. The caller has checked `o + 4 <= d.length`. */
 function ipv4At(d: Uint8Array, o: number): string {
-  const key = ((d[o]! << 24) | (d[o + 1]! << 16) | (d[o + 2]! << 8) | d[o + 3]!) >>> 0;
-  const hit = v4Cache.get(key);
-  if (hit !== undefined) return hit;
+  const key = (d[o]! << 24) | (d[o + 1]! << 16) | (d[o + 2]! << 8) | d[o + 3]!;
+  const slot = Math.imul(key, 0x9e3779b1) >>> (32 - CACHE_BITS);
+  const hit = v4Strings[slot];
+  if (hit !== undefined && v4Keys[slot] === key) return hit;
   const s = `${d[o]!}.${d[o + 1]!}.${d[o + 2]!}.${d[o + 3]!}`;
-  if (v4Cache.size >= V4_CACHE_MAX) v4Cache = new Map();
-  v4Cache.set(key, s);
+  v4Keys[slot] = key;
+  v4Strings[slot] = s;
+  return s;
+}
+
+/** `formatIpv6` through the cache. */
+function ipv6At(d: Uint8Array, o: number): string {
+  let h = 0;
+  for (let i = 0; i < 16; i += 4) {
+    h = Math.imul(h ^ ((d[o + i]! << 24) | (d[o + i + 1]! << 16) | (d[o + i + 2]! << 8) | d[o + i + 3]!), 0x9e3779b1);
+  }
+  const slot = h >>> (32 - CACHE_BITS);
+  const hit = v6Strings[slot];
+  const k = slot * 16;
+  if (hit !== undefined) {
+    let same = true;
+    for (let i = 0; i < 16; i++) {
+      if (v6Keys[k + i] !== d[o + i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return hit;
+  }
+  const s = formatIpv6(d, o);
+  v6Keys.set(d.subarray(o, o + 16), k);
+  v6Strings[slot] = s;
   return s;
 }
 
@@ -187,8 +218,8 @@ function decodeIpv6(data: Uint8Array, off: number, vlans: readonly number[]): De
   const n = data.length;
   if (off + 40 > n) return IP_TRUNCATED;
   if (data[off]! >> 4 !== 6) return IP_BAD_VERSION;
-  const src = formatIpv6(data, off + 8);
-  const dst = formatIpv6(data, off + 24);
+  const src = ipv6At(data, off + 8);
+  const dst = ipv6At(data, off + 24);
   let payloadLen = (data[off + 4]! << 8) | data[off + 5]!;
   // 0 is a jumbogram or a segmentation-offload capture; either way the captured bytes are all we have.
   if (payloadLen === 0) payloadLen = n - off - 40;
