@@ -79,6 +79,8 @@ export class Analyzer {
   /** Session events raised while the current frame is processed; emitted after its packet record. */
   private pending: SessionEvent[] = [];
   private opening: SessionEvent[] = [];
+  /** Sessions whose connection closed during the current frame; finished once the frame is counted. */
+  private closing: Session[] = [];
   readonly stats: AnalyzerStats = {
     frames: 0,
     tcpSegments: 0,
@@ -172,13 +174,22 @@ export class Analyzer {
         tcpAnalysis: verdict.analysis.length > 0 ? verdict.analysis : undefined,
       };
     }
+    this.finishClosing();
     this.flush(record);
   }
 
   /** End of the capture: every open session is closed and its last events are emitted. */
   end(): void {
     this.reassembler.end(this.stats.lastTs);
+    this.finishClosing();
     this.flush(undefined);
+  }
+
+  private finishClosing(): void {
+    if (this.closing.length === 0) return;
+    const closing = this.closing;
+    this.closing = [];
+    for (const s of closing) s.finish();
   }
 
   private flush(record: PacketRecord | undefined): void {
@@ -237,6 +248,11 @@ export class Analyzer {
     return this.hash(bytes);
   }
 
+  /** @internal The session's connection closed; its summary is raised once the frame is counted. */
+  sessionClosing(session: Session): void {
+    this.closing.push(session);
+  }
+
   /** @internal */
   sessionClosed(session: Session): void {
     this.sessions.delete(session.conn.id);
@@ -266,6 +282,7 @@ class Session implements StreamHandler, SessionSink {
   private entries = 0;
   private timelineFull = false;
   private closed = false;
+  private closing: { reason: CloseReason; ts: number } | undefined;
   readonly protocolLabel: string;
   private packets = { client: 0, server: 0 };
   private bytes = { client: 0, server: 0 };
@@ -338,8 +355,16 @@ class Session implements StreamHandler, SessionSink {
   }
 
   close(reason: CloseReason, ts: number): void {
-    if (this.closed) return;
+    if (this.closing || this.closed) return;
     this.analyzer.close(reason, ts);
+    this.closing = { reason, ts };
+    this.owner.sessionClosing(this);
+  }
+
+  /** Raises session-closed: called after the closing frame's own packet and TCP events are counted. */
+  finish(): void {
+    if (!this.closing || this.closed) return;
+    const { reason, ts } = this.closing;
     this.closed = true;
     const s = this.analyzer.summary();
     this.owner.raise({
