@@ -69,6 +69,15 @@ export class LineReader {
   /** Last byte appended to the carry's line, kept even when the carry is full (CR detection). */
   private lastByte = -1;
   private paused = false;
+  /** The next push is the first after a line-mode gap: its first line may start right at the hole's end. */
+  private resyncFresh = false;
+
+  /**
+   * Optional: after a gap in line mode, a line that starts exactly where the first chunk after the
+   * gap starts is delivered when this returns true for it (segments usually start at a line start,
+   * so a line that looks like a command or a reply is one). Otherwise it is dropped as before.
+   */
+  acceptAfterGap: ((line: Uint8Array) => boolean) | undefined;
   /** Chunks and gaps that arrived while paused, in order; chunks are copies. */
   private held: HeldItem[] = [];
   private heldLen = 0;
@@ -219,6 +228,7 @@ export class LineReader {
       this.carryTooLong = false;
       this.frames = [];
       this.resync = true;
+      this.resyncFresh = true;
     } else if (mode === 'dot') {
       // The terminator can only be recognised at a line start; we do not know where lines start.
       this.dotState = DotState.MidLine;
@@ -232,6 +242,7 @@ export class LineReader {
         this.carryTooLong = false;
         this.frames = [];
         this.resync = true;
+        this.resyncFresh = true;
       }
     }
     this.sink.gap(size, mode, ts);
@@ -267,9 +278,14 @@ export class LineReader {
     const lf = bytes.indexOf(LF, start);
     const stop = lf === -1 ? bytes.length : lf;
     if (this.resync) {
+      const fresh = this.resyncFresh && start === 0;
+      this.resyncFresh = false;
       if (lf === -1) return bytes.length;
       this.resync = false;
-      return lf + 1;
+      const accept = this.acceptAfterGap;
+      if (!fresh || accept === undefined || lf - start > this.maxLineBytes) return lf + 1;
+      const lineEnd = lf > start && bytes[lf - 1] === CR ? lf - 1 : lf;
+      if (!accept(bytes.subarray(start, lineEnd))) return lf + 1;
     }
     this.addFrame(this.frames, frame);
     if (lf !== -1 && this.carryLen === 0 && !this.carryTooLong) {

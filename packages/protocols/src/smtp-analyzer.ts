@@ -228,6 +228,8 @@ export class SmtpAnalyzer implements ProtocolAnalyzer {
   ) {
     this.client = new LineReader(this.clientSink(), limits.maxLineBytes, limits.maxFramesPerUnit);
     this.server = new LineReader(this.serverSink(), limits.maxLineBytes, limits.maxFramesPerUnit);
+    this.client.acceptAfterGap = (line) => looksLikeCommand(line);
+    this.server.acceptAfterGap = (line) => REPLY_LINE.test(textDecoder.decode(line));
     const plain: CommandHandler = () => undefined;
     this.commandHandlers = {
       HELO: (a) => this.cmdHelo(a),
@@ -460,6 +462,12 @@ export class SmtpAnalyzer implements ProtocolAnalyzer {
   }
 
   private startDataBody(ts: number): void {
+    const bdat = this.current;
+    if (bdat !== undefined) {
+      // DATA after BDAT chunks without LAST: that mail will never end (Zeek: smtp_bdat_remaining_at_end_data).
+      this.current = undefined;
+      this.endBody(bdat, ts, [], false);
+    }
     this.current = this.newMail('DATA', ts);
     this.state = 'IN_DATA';
     this.client.readDotBody();
@@ -705,10 +713,12 @@ export class SmtpAnalyzer implements ProtocolAnalyzer {
     }
     const p = this.pending.shift();
     this.entry({ ts, dir: 'server', kind: 'reply', verb: r.code, arg, frames, latencyUs: p === undefined ? undefined : ts - p.ts });
-    if (p === undefined) {
+    // RFC 5321 §3.8: a server may send 421 unasked when it shuts the session down.
+    if (p === undefined && r.code !== '421') {
       this.anomaly('UNMATCHED_REPLY', `reply ${r.code} with no command waiting`, 'server', { frames, ts });
       return;
     }
+    if (p === undefined) return;
     const handler = this.replyHandlers[p.kind === 'sasl' ? 'SASL' : p.kind === 'data-end' ? '.' : (p.verb as SmtpVerb)];
     handler?.(p, r.code, r.lines, ts, frames);
     if (p.barrier === true && this.client.isPaused && this.state !== 'IN_TLS' && !this.pending.some((q) => q.barrier === true)) {
@@ -744,7 +754,7 @@ export class SmtpAnalyzer implements ProtocolAnalyzer {
   private replyData(p: Pending, code: string, ts: number): void {
     const assumed = p.mail;
     if (code === '354') {
-      if (assumed === undefined && this.current === undefined) this.startDataBody(ts);
+      if (assumed === undefined && this.current?.command !== 'DATA') this.startDataBody(ts);
       return;
     }
     this.refusedSomething = true;
@@ -930,6 +940,14 @@ function decodeCredential(a: AuthAttempt): { user?: string; password?: string } 
     if (c !== undefined) return { user: c.user, password: c.password };
   }
   return {};
+}
+
+/** A line after a gap is taken for a command when it starts with a known verb. */
+function looksLikeCommand(line: Uint8Array): boolean {
+  const text = textDecoder.decode(line.subarray(0, 16));
+  const sp = text.indexOf(' ');
+  const verb = (sp === -1 ? text : text.slice(0, sp)).toUpperCase();
+  return (SMTP_VERBS as readonly string[]).includes(verb);
 }
 
 /** `<a@b>` -> `a@b`; `<>` -> `` (the null reverse-path). */
