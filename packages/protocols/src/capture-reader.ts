@@ -39,7 +39,10 @@ export interface CaptureError {
 
 /** Reader options; anything left out comes from `DEFAULT_LIMITS`. */
 export interface CaptureReaderOptions {
-  /** Longest pcap record (captured bytes) or pcapng block (whole block) accepted. */
+  /**
+   * Longest pcap record (its captured bytes) accepted; a pcapng block may be 1024 bytes longer,
+   * for its own fields and options. Blocks of every type count, including skipped ones.
+   */
   readonly maxCaptureRecordBytes?: number;
 }
 

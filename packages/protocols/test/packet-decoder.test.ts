@@ -215,6 +215,14 @@ test('IPv4 address cache: many distinct addresses still format correctly', () =>
   }
 });
 
+test('IPv6 address cache: many distinct addresses still format correctly', () => {
+  for (let i = 0; i < 10_000; i += 7) {
+    const src = `2001:db8:${(((i * 13) & 0xfff) + 1).toString(16)}::${(i + 1).toString(16)}`;
+    const t = tcpOf(LinkType.RAW, ipv6Tcp({ ...base6, src }));
+    assert.equal(t.src, src);
+  }
+});
+
 test('fuzz: random and mutated frames never throw', () => {
   let seed = 99;
   const rand = (): number => {
