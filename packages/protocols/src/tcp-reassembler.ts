@@ -10,11 +10,12 @@
  *   still-buffered first copy raises `TCP_OVERLAP_MISMATCH`; bytes already delivered are not kept, so
  *   a disagreeing retransmission of them cannot be detected.
  * - A hole becomes a gap when (a) the other side ACKs past it (the receiver had bytes the capture
- *   missed), (b) the connection closes (RST, timeout, limit, `end()`), (c) a buffer limit is hit,
- *   (d) the snap length cut the segment (its missing tail is a gap where it sits), or (e) both sides
- *   have sent their FIN. A FIN alone does not declare the holes before it: a FIN reordered ahead of
- *   the last data segment is common enough on mirror ports, and the peer's ACK of the FIN (rule a)
- *   follows within a round trip in practice.
+ *   missed), (b) the connection closes (RST, timeout, limit, `end()`), (c) a buffer limit is hit, or
+ *   (d) the snap length cut the segment (its missing tail is a gap where it sits). A FIN does not
+ *   declare the holes before it by itself, not even both FINs: while the receiver has not ACKed the
+ *   missing bytes it has not got them either, so a retransmission is still to come (and a FIN
+ *   reordered ahead of the last data segment is ordinary on mirror ports). The peer's ACK of the FIN
+ *   follows within a round trip, and declares the hole then (rule a).
  * - An ACK is taken at face value: if the capture shows a data segment after the ACK that covers it
  *   (reordered capture), that segment's bytes were already declared a gap and it counts as a
  *   retransmission.
@@ -336,7 +337,6 @@ export class TcpReassembler {
         bits |= this.segment(conn, h, dir, h.off + rel, payload, wire, fin, frame, ts);
         if (repeatedSyn && wire === 0 && !fin) bits |= RETRANSMISSION;
       }
-      if (fin) this.bothFins(conn, ts);
     }
 
     const verdict: SegmentVerdict = {
@@ -668,15 +668,6 @@ export class TcpReassembler {
     let target = o.off + d;
     if (o.finSeen && target > o.finOff) target = o.finOff;
     this.skipTo(conn, o, odir, target, ts);
-  }
-
-  /** Both sides sent FIN: nothing more is coming, so holes before either FIN are gaps now. */
-  private bothFins(conn: Conn, ts: number): void {
-    const c = conn.c;
-    const s = conn.s;
-    if (!c.finSeen || !s.finSeen) return;
-    if (!c.ended) this.flushHalf(conn, c, 'client', ts);
-    if (!s.ended) this.flushHalf(conn, s, 'server', ts);
   }
 
   /** Marks the direction ended once its bytes up to the FIN are delivered; the FIN takes one seq. */
