@@ -127,7 +127,7 @@ function scenario(seed: number, dropRate: number): { got: Collector; c: Directio
   const s = makeDirection(rnd, dropRate);
   const cEnd = (c.isn + 1 + c.bytes.length) >>> 0;
   const sEnd = (s.isn + 1 + s.bytes.length) >>> 0;
-  const body = shuffle(rnd, [
+  const body = shuffle<Seg>(rnd, [
     ...dataSegments(rnd, c, 'c', s.isn),
     ...dataSegments(rnd, s, 's', c.isn),
     { from: 'c', flags: 'FA', seq: cEnd, ack: (s.isn + 1) >>> 0 },
