@@ -55,6 +55,8 @@ export const SMTP_ANOMALIES = [
   'UNANSWERED_COMMAND',
   /** Server bytes after the client switched to TLS by itself, or data after QUIT. */
   'DATA_AFTER_TLS',
+  /** STARTTLS was accepted but the client went on in plaintext (a capture decrypted before it was saved). */
+  'STARTTLS_PLAINTEXT',
 ] as const;
 export type SmtpAnomaly = (typeof SMTP_ANOMALIES)[number];
 
@@ -214,6 +216,12 @@ export class SmtpAnalyzer implements ProtocolAnalyzer {
   private delivered = false;
   private refusedSomething = false;
   private tlsStarted = false;
+  /**
+   * Set between the 220 to STARTTLS and the client's next bytes, which decide: a TLS record means
+   * the session is encrypted; anything else is plaintext (a capture decrypted before it was saved,
+   * as TLS-terminating proxies and Arkime's smtp-decrypted sample produce) and is parsed on.
+   */
+  private tlsProbe: { ts: number; frames: readonly number[] } | undefined;
   private quitSent = false;
   private quitAcked = false;
   private gapSeen = false;
@@ -287,6 +295,10 @@ export class SmtpAnalyzer implements ProtocolAnalyzer {
       return;
     }
     this.client.push(bytes, frame, ts);
+    if (this.tlsProbe !== undefined) {
+      this.decideTls(ts);
+      return;
+    }
     this.checkHeld(ts);
   }
 
@@ -308,6 +320,8 @@ export class SmtpAnalyzer implements ProtocolAnalyzer {
   close(reason: CloseReason, ts: number): void {
     if (this.state === 'CLOSED') return;
     this.closeReason = reason;
+    // The server accepted STARTTLS and the client said nothing more: count the session as encrypted.
+    if (this.tlsProbe !== undefined) this.enterTls(this.tlsProbe.ts, this.tlsProbe.frames, 'STARTTLS accepted; the rest of the session is encrypted');
     if (this.client.isPaused) this.releaseHeld(ts);
     this.client.flush(ts);
     this.server.flush(ts);
@@ -721,7 +735,7 @@ export class SmtpAnalyzer implements ProtocolAnalyzer {
     if (p === undefined) return;
     const handler = this.replyHandlers[p.kind === 'sasl' ? 'SASL' : p.kind === 'data-end' ? '.' : (p.verb as SmtpVerb)];
     handler?.(p, r.code, r.lines, ts, frames);
-    if (p.barrier === true && this.client.isPaused && this.state !== 'IN_TLS' && !this.pending.some((q) => q.barrier === true)) {
+    if (p.barrier === true && this.client.isPaused && this.state !== 'IN_TLS' && this.tlsProbe === undefined && !this.pending.some((q) => q.barrier === true)) {
       this.client.resume();
       this.checkHeld(ts);
     }
@@ -798,10 +812,30 @@ export class SmtpAnalyzer implements ProtocolAnalyzer {
 
   private replyStartTls(code: string, ts: number, frames: readonly number[]): void {
     if (code !== '220') return;
-    this.enterTls(ts, frames, 'STARTTLS accepted; the rest of the session is encrypted');
+    // The client reader stays paused (STARTTLS is a barrier) until its next bytes decide.
+    this.tlsProbe = { ts, frames: [...frames] };
+    if (!this.client.isPaused) this.client.pause();
+    this.decideTls(ts);
+  }
+
+  /** After an accepted STARTTLS: the client's first held byte tells TLS from plaintext. */
+  private decideTls(ts: number): void {
+    const probe = this.tlsProbe;
+    if (probe === undefined || this.client.heldBytes === 0) return;
+    this.tlsProbe = undefined;
+    if (this.client.firstHeldByte === TLS_HANDSHAKE) {
+      this.enterTls(probe.ts, probe.frames, 'STARTTLS accepted; the rest of the session is encrypted');
+      return;
+    }
+    this.anomaly('STARTTLS_PLAINTEXT', 'STARTTLS was accepted but the client went on in plaintext (a capture decrypted before it was saved?): parsed as SMTP', 'client', { frames: probe.frames, ts });
+    // RFC 3207 §4.2: after STARTTLS the client starts over with EHLO.
+    this.state = 'READY';
+    this.client.resume();
+    this.checkHeld(ts);
   }
 
   private enterTls(ts: number, frames: readonly number[], arg: string): void {
+    this.tlsProbe = undefined;
     this.tlsStarted = true;
     this.state = 'IN_TLS';
     this.client.ignore();

@@ -407,6 +407,37 @@ test('STARTTLS: after its 220 a tls entry, and nothing after it is parsed', () =
   assert.equal(r.summary.encrypted, true);
 });
 
+test('STARTTLS accepted, then plaintext from the client (a capture decrypted before it was saved): parsed, with an anomaly', () => {
+  const r = run([
+    GREETING,
+    ...EHLO,
+    ['client', 'STARTTLS\r\n'],
+    ['server', '220 2.0.0 Ready to start TLS\r\n'],
+    ['client', 'EHLO client.example.org\r\n'],
+    ['server', '250 mx.example.net\r\n'],
+    ['client', 'MAIL FROM:<a@example.org>\r\n'],
+    ['server', '250 ok\r\n'],
+    ['client', 'RCPT TO:<b@example.net>\r\n'],
+    ['server', '250 ok\r\n'],
+    ['client', 'DATA\r\n'],
+    ['server', '354 go\r\n'],
+    ['client', 'Subject: decrypted\r\n\r\nhi\r\n.\r\n'],
+    ['server', '250 queued\r\n'],
+  ]);
+  assert.deepEqual(r.mails.map((m) => m.raw), ['Subject: decrypted\r\n\r\nhi\r\n']);
+  assert.ok(r.entries.some((e) => e.kind === 'anomaly' && e.verb === 'STARTTLS_PLAINTEXT'));
+  assert.ok(!r.entries.some((e) => e.kind === 'tls'));
+  assert.equal(r.summary.encrypted, false);
+  assert.equal(r.summary.outcome, 'delivered');
+});
+
+test('STARTTLS accepted and the connection ends before the client sends anything: encrypted', () => {
+  const r = run([GREETING, ...EHLO, ['client', 'STARTTLS\r\n'], ['server', '220 2.0.0 Ready to start TLS\r\n']]);
+  assert.equal(r.summary.encrypted, true);
+  assert.equal(r.summary.outcome, 'encrypted');
+  assert.equal(r.entries.filter((e) => e.kind === 'tls').length, 1);
+});
+
 test('STARTTLS refused (454): the session goes on in clear', () => {
   const r = run([GREETING, ['client', 'STARTTLS\r\n'], ['server', '454 4.7.0 TLS not available\r\n'], ['client', 'QUIT\r\n'], ['server', '221 bye\r\n']]);
   assert.equal(r.entries.filter((e) => e.kind === 'tls').length, 0);
