@@ -4,9 +4,9 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { latin1, Recorder, run, tcp } from './tcp-reassembler-helpers.ts';
+import { latin1, Recorder, run, SERVER, tcp } from './tcp-reassembler-helpers.ts';
 import type { Seg } from './tcp-reassembler-helpers.ts';
-import { TcpReassembler } from '../src/tcp-reassembler.ts';
+import { TcpReassembler, tupleHash } from '../src/tcp-reassembler.ts';
 import type { TcpReassemblerOptions } from '../src/tcp-reassembler.ts';
 
 const OPEN = 'open #1 192.0.2.1:40000>192.0.2.2:25 syn=true f1';
@@ -652,5 +652,45 @@ describe('ownership of payload bytes', () => {
     buf.set(latin1('xxx'));
     r.push(tcp({ from: 'c', flags: 'PA', seq: 103, ack: 1, data: latin1('def') }), 3, 3);
     assert.deepEqual(rec.log.slice(1), ['#1 c data "abc" f1', '#1 c data "def" f3', '#1 c data "ghi" f2']);
+  });
+});
+
+describe('connection lookup', () => {
+  it('two tuples with the same hash stay two connections, through close and reuse', () => {
+    // Birthday search for two client addresses whose tuples to SERVER collide (30-bit hash).
+    const seen = new Map<number, string>();
+    let pair: [string, string] | undefined;
+    for (let i = 0; pair === undefined && i < 1 << 20; i++) {
+      const addr = `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
+      const h = tupleHash(addr, 40000, SERVER.addr, SERVER.port);
+      assert.equal(h, tupleHash(SERVER.addr, SERVER.port, addr, 40000), 'symmetric');
+      const other = seen.get(h);
+      if (other !== undefined) pair = [other, addr];
+      else seen.set(h, addr);
+    }
+    assert.ok(pair !== undefined, 'a collision exists');
+    const [a, b] = pair;
+    const A = { addr: a, port: 40000 };
+    const B = { addr: b, port: 40000 };
+    const { log } = run([
+      { from: 'c', flags: 'PA', seq: 1, ack: 1, data: 'a1', src: A },
+      { from: 'c', flags: 'PA', seq: 1, ack: 1, data: 'b1', src: B },
+      { from: 's', flags: 'PA', seq: 9, ack: 3, data: 'toA', src: SERVER, dst: A },
+      { from: 'c', flags: 'RA', seq: 3, ack: 12, src: A },
+      { from: 'c', flags: 'PA', seq: 3, ack: 1, data: 'b2', src: B },
+      { from: 'c', flags: 'S', seq: 500, src: A },
+      { from: 's', flags: 'PA', seq: 1, ack: 5, data: 'toB', src: SERVER, dst: B },
+    ]);
+    assert.deepEqual(log, [
+      `open #1 ${a}:40000>192.0.2.2:25 syn=false f1`,
+      '#1 c data "a1" f1',
+      `open #2 ${b}:40000>192.0.2.2:25 syn=false f2`,
+      '#2 c data "b1" f2',
+      '#1 s data "toA" f3',
+      '#1 close rst',
+      '#2 c data "b2" f5',
+      `open #3 ${a}:40000>192.0.2.2:25 syn=true f6`,
+      '#2 s data "toB" f7',
+    ]);
   });
 });
