@@ -188,6 +188,12 @@ class Half {
   finOff = 0;
   /** Everything up to and including the FIN was delivered. */
   ended = false;
+  /**
+   * Stream offset the other side has acknowledged. Bytes below it that the capture lacks were
+   * received, so they will not be retransmitted; they become a gap once the acknowledging side
+   * speaks (see `acked`).
+   */
+  ackedTo = 0;
 
   startSyn(seq: number): void {
     this.started = true;
@@ -340,10 +346,12 @@ export class TcpReassembler {
       // A SYN+ACK without its SYN still tells the client's ISN exactly.
       o.startSyn((seg.ack - 1) >>> 0);
     }
-    if (hasAck && o.started && !o.ended) this.acked(conn, o, odir, seg.ack, frame, ts);
-
     const payload = seg.payload;
     const wire = seg.payloadLenOnWire > payload.length ? seg.payloadLenOnWire : payload.length;
+    if (hasAck && o.started && !o.ended) this.acked(conn, o, odir, seg.ack, frame, ts);
+    // The acknowledging side moves the dialogue on (a reply, a FIN, a RST): what it acknowledged
+    // and the capture still lacks is lost for good, and must be delivered (as a gap) before it.
+    if ((wire > 0 || fin || rst) && o.ackedTo > o.off) this.skipTo(conn, o, odir, o.ackedTo, ts);
     if (!rst) {
       const start = syn ? (seq + 1) >>> 0 : seq;
       const rel = (start - h.next) | 0;
@@ -701,6 +709,7 @@ export class TcpReassembler {
       this.drain(conn, h, dir);
       p = h.pieces[0];
     }
+    if (h.ackedTo > h.off) this.skipTo(conn, h, dir, h.finSeen && h.ackedTo > h.finOff ? h.finOff : h.ackedTo, ts);
     if (h.finSeen && !h.ended) this.skipTo(conn, h, dir, h.finOff, ts);
     this.finish(h);
   }
@@ -715,7 +724,11 @@ export class TcpReassembler {
     }
     let target = o.off + d;
     if (o.finSeen && target > o.finOff) target = o.finOff;
-    this.skipTo(conn, o, odir, target, ts);
+    // Not a gap yet: a capture taken on a busy host or mirror port often shows the ACK before the
+    // data it covers (tshark: "ACKed segment that wasn't captured"), and the data then arrives as
+    // an apparent retransmission. The hole becomes a gap when the acknowledging side next sends
+    // data, FIN or RST, at close, or when a buffer limit is hit.
+    if (target > o.ackedTo) o.ackedTo = target;
   }
 
   /** Marks the direction ended once its bytes up to the FIN are delivered; the FIN takes one seq. */

@@ -170,8 +170,9 @@ table('sequence wraparound', [
       { from: 's', flags: 'SA', seq: 7, ack: NEAR + 1 },
       { from: 'c', flags: 'PA', seq: 1, ack: 8, data: 'xy' },
       { from: 's', flags: 'A', seq: 8, ack: 3 },
+      { from: 's', flags: 'PA', seq: 8, ack: 3, data: 'ok' },
     ],
-    want: [OPEN, '#1 c gap 6', '#1 c data "xy" f3'],
+    want: [OPEN, '#1 c gap 6', '#1 c data "xy" f3', '#1 s data "ok" f5'],
     analysis: { 3: 'out-of-order' },
   },
 ]);
@@ -253,7 +254,7 @@ table('SYN data (TCP Fast Open)', [
 
 table('gaps', [
   {
-    name: 'the other side ACKs beyond a hole: gap up to the ACK, then the buffered data',
+    name: 'the other side ACKs beyond a hole, then speaks: gap up to the ACK, the buffered data, then its bytes',
     segs: [
       ...HANDSHAKE,
       { from: 'c', flags: 'PA', seq: 1001, ack: 5001, data: 'abc' },
@@ -261,11 +262,39 @@ table('gaps', [
       { from: 's', flags: 'A', seq: 5001, ack: 1010 },
       { from: 's', flags: 'A', seq: 5001, ack: 1015 },
       { from: 'c', flags: 'PA', seq: 1015, ack: 5001, data: 'p' },
-      { from: 'c', flags: 'PA', seq: 1004, ack: 5001, data: 'def' },
+      { from: 's', flags: 'PA', seq: 5001, ack: 1016, data: '250' },
+      { from: 'c', flags: 'PA', seq: 1004, ack: 5004, data: 'def' },
     ],
-    want: [OPEN, '#1 c data "abc" f4', '#1 c gap 3', '#1 c data "ghi" f5', '#1 c gap 5', '#1 c data "p" f8'],
-    analysis: { 5: 'out-of-order', 9: 'retransmission' },
+    want: [OPEN, '#1 c data "abc" f4', '#1 c gap 3', '#1 c data "ghi" f5', '#1 c gap 5', '#1 c data "p" f8', '#1 s data "250" f9'],
+    analysis: { 5: 'out-of-order', 8: 'out-of-order', 10: 'retransmission' },
     stats: { gaps: 2, gapBytes: 8 },
+  },
+  {
+    name: 'the ACK is captured before the data it covers (busy capture host): no gap, the late data is delivered',
+    segs: [
+      ...HANDSHAKE,
+      { from: 'c', flags: 'PA', seq: 1001, ack: 5001, data: 'abc' },
+      { from: 's', flags: 'A', seq: 5001, ack: 1010 },
+      { from: 'c', flags: 'PA', seq: 1007, ack: 5001, data: 'ghi' },
+      { from: 'c', flags: 'PA', seq: 1004, ack: 5001, data: 'def' },
+      { from: 's', flags: 'PA', seq: 5001, ack: 1010, data: '250' },
+    ],
+    want: [OPEN, '#1 c data "abc" f4', '#1 c data "def" f7', '#1 c data "ghi" f6', '#1 s data "250" f8'],
+    analysis: { 6: 'out-of-order' },
+    stats: { gaps: 0 },
+  },
+  {
+    name: 'an ACK past a hole that nobody fills and the acknowledging side never speaks: gap at the end',
+    segs: [
+      ...HANDSHAKE,
+      { from: 'c', flags: 'PA', seq: 1001, ack: 5001, data: 'abc' },
+      { from: 'c', flags: 'PA', seq: 1007, ack: 5001, data: 'ghi' },
+      { from: 's', flags: 'A', seq: 5001, ack: 1010 },
+    ],
+    end: true,
+    want: [OPEN, '#1 c data "abc" f4', '#1 c gap 3', '#1 c data "ghi" f5', '#1 close end-of-capture'],
+    analysis: { 5: 'out-of-order' },
+    stats: { gaps: 1, gapBytes: 3 },
   },
   {
     name: 'ACK inside the buffered data: gap to the hole end, the buffered data, no more',
@@ -273,10 +302,10 @@ table('gaps', [
       ...HANDSHAKE,
       { from: 'c', flags: 'PA', seq: 1004, ack: 5001, data: 'def' },
       { from: 'c', flags: 'PA', seq: 1010, ack: 5001, data: 'jkl' },
-      { from: 's', flags: 'A', seq: 5001, ack: 1005 },
-      { from: 'c', flags: 'PA', seq: 1007, ack: 5001, data: 'ghi' },
+      { from: 's', flags: 'PA', seq: 5001, ack: 1005, data: '+' },
+      { from: 'c', flags: 'PA', seq: 1007, ack: 5002, data: 'ghi' },
     ],
-    want: [OPEN, '#1 c gap 3', '#1 c data "def" f4', '#1 c data "ghi" f7', '#1 c data "jkl" f5'],
+    want: [OPEN, '#1 c gap 3', '#1 c data "def" f4', '#1 s data "+" f6', '#1 c data "ghi" f7', '#1 c data "jkl" f5'],
     analysis: { 4: 'out-of-order', 5: 'out-of-order' },
   },
   {
