@@ -39,18 +39,6 @@ export const KNOWN_DIFFERENCES: readonly KnownDifference[] = [
     reason: "engine: expected liam, got (none)",
   },
   {
-    capture: "ark_smtp-decrypted.pcap",
-    reference: "helper_reassembly",
-    what: "mail 1 (stream 0, DATA) bytes",
-    reason: "engine: expected 16529 bytes sha256 8ecceb9e932bd4565d687ec31e94adf5bbf8b21dd382af2bd71137914f7ba98b, got no such mail",
-  },
-  {
-    capture: "ark_smtp-decrypted.pcap",
-    reference: "arkime/smtp-decrypted.test",
-    what: "smtp session 49475->25 attachment sha256",
-    reason: "engine: expected 1fd56beabe526dfcd7b1b1cf138f028221d425e71d46d4c5086b5a1f934477a4, got (none)",
-  },
-  {
     capture: "ark_smtp-moloch-bof.pcap",
     reference: "stats.tsv",
     what: "DATA commands",
