@@ -12,6 +12,7 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import type { AnalyzerEvent, PacketRecord, SessionEvent } from './events.ts';
+import { copyBytes } from './bytes.ts';
 import { DEFAULT_LIMITS, type EngineLimits } from './limits.ts';
 import { decodeFrame } from './packet-decoder.ts';
 import { Pop3Analyzer } from './pop3-analyzer.ts';
@@ -73,8 +74,8 @@ export class Analyzer {
   private readonly reassembler: TcpReassembler;
   /** Sessions by TCP connection id. */
   private readonly sessions = new Map<number, Session>();
-  /** Recently closed sessions, so that a connection's trailing ACKs still name their session. */
-  private readonly recentlyClosed = new Map<number, Session>();
+  /** Recently closed sessions by connection id, so that a connection's trailing ACKs still name their session. */
+  private readonly recentlyClosed = new Map<number, ClosedSession>();
   private nextSessionId = 1;
   /** Session events raised while the current frame is processed; emitted after its packet record. */
   private pending: SessionEvent[] = [];
@@ -133,7 +134,7 @@ export class Analyzer {
     let record: PacketRecord;
     if (session && verdict.dir) {
       const dir = verdict.dir;
-      session.countPacket(dir, seg, frame, verdict.analysis);
+      if (session instanceof Session) session.countPacket(dir, seg, frame, verdict.analysis);
       record = {
         type: 'packet',
         no: frame.no,
@@ -257,7 +258,7 @@ export class Analyzer {
   sessionClosed(session: Session): void {
     this.sessions.delete(session.conn.id);
     this.stats.sessionsClosed++;
-    this.recentlyClosed.set(session.conn.id, session);
+    this.recentlyClosed.set(session.conn.id, { id: session.id, protocolLabel: session.protocolLabel });
     // Bounded: trailing packets of old connections lose their session id, nothing else.
     if (this.recentlyClosed.size > 4096) {
       const oldest = this.recentlyClosed.keys().next().value;
@@ -269,6 +270,12 @@ export class Analyzer {
   mailEmitted(): void {
     this.stats.mails++;
   }
+}
+
+/** What a closed session leaves behind for its connection's trailing packets. */
+interface ClosedSession {
+  readonly id: number;
+  readonly protocolLabel: string;
 }
 
 /**
@@ -476,7 +483,7 @@ class DetectingHandler implements StreamHandler {
     const room = DETECT_BYTES - this.heldBytes[dir];
     if (room > 0) {
       const part = bytes.length > room ? bytes.subarray(0, room) : bytes;
-      this.held.push({ dir, bytes: part.slice(), frame, ts });
+      this.held.push({ dir, bytes: copyBytes(part), frame, ts });
       this.heldBytes[dir] += part.length;
     }
     const verdict = detectMailProtocol(this.prefix('client'), this.prefix('server'));

@@ -8,6 +8,7 @@
  * the rest of the chunk is read in the new mode. Bytes passed to the sink are views into the
  * pushed chunk or into the reader's carry buffer: copy what you keep.
  */
+import { copyBytes } from './bytes.ts';
 
 export interface LineInfo {
   /** Frames that carried the line's bytes, ascending, without duplicates (capped by `maxFrames`). */
@@ -197,7 +198,7 @@ export class LineReader {
     const end = bytes.length;
     while (pos < end) {
       if (this.paused) {
-        if (this.mode !== 'ignore') this.hold({ bytes: bytes.slice(pos), frame, ts, size: 0 });
+        if (this.mode !== 'ignore') this.hold({ bytes: copyBytes(bytes, pos), frame, ts, size: 0 });
         return;
       }
       switch (this.mode) {

@@ -3,6 +3,7 @@
  * limit, counting what goes beyond it, and the frames that carried it. Chunks handed in are views
  * and are copied.
  */
+import { copyBytes } from './bytes.ts';
 export class MailBuffer {
   private chunks: Uint8Array[] = [];
   private kept = 0;
@@ -34,7 +35,7 @@ export class MailBuffer {
     }
     const part = chunk.length > room ? chunk.subarray(0, room) : chunk;
     if (part.length < chunk.length) this.intact = false;
-    this.chunks.push(part.slice());
+    this.chunks.push(copyBytes(part));
     this.kept += part.length;
   }
 

@@ -25,6 +25,7 @@ import { TcpFlag } from './types.ts';
 import type { Anomaly, Direction, TcpSegment } from './types.ts';
 import type { CloseReason, StreamHandler, TcpConnectionInfo } from './session.ts';
 import { DEFAULT_LIMITS } from './limits.ts';
+import { copyBytes } from './bytes.ts';
 import type { EngineLimits } from './limits.ts';
 
 /** Creates the handler of each new connection. */
@@ -230,7 +231,8 @@ class Conn {
   constructor(
     readonly hash: number,
     readonly info: TcpConnectionInfo,
-    readonly handler: StreamHandler | null,
+    /** Dropped at close: a remembered closed connection must not keep its session alive. */
+    public handler: StreamHandler | null,
     ts: number,
   ) {
     this.lastTs = ts;
@@ -443,6 +445,7 @@ export class TcpReassembler {
     this.unlink(conn);
     this.st.open--;
     conn.handler?.close(reason, ts);
+    conn.handler = null;
     if (reason === 'fin' || reason === 'rst') {
       // Remembered, so that trailing ACKs and retransmissions are not taken for a new connection.
       conn.prev = this.closedTail;
@@ -657,7 +660,7 @@ export class TcpReassembler {
     const charge = Math.max(end - off, MIN_BUFFER_CHARGE);
     h.charge += charge;
     this.st.bufferedBytes += charge;
-    const copy = bytes !== null && conn.handler !== null ? bytes.slice(off - base, end - base) : null;
+    const copy = bytes !== null && conn.handler !== null ? copyBytes(bytes, off - base, end - base) : null;
     return { off, end, bytes: copy, gap, frame, ts, charge };
   }
 

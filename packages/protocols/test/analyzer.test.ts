@@ -220,3 +220,26 @@ test('nothing on the wire makes the analyzer throw: random frames', () => {
   const closed = new Set(of(events, 'session-closed').map((e) => e.sessionId));
   assert.deepEqual([...closed].sort(), [...opened].sort(), 'every session opened is closed exactly once');
 });
+
+test('frames handed over in one reused Node Buffer (as a file or live capture does) give intact mails', () => {
+  const frames = toFrames(conversation({ serverPort: 25, mss: 16, steps: SMTP_DIALOGUE }));
+  // Out of order too, so that the reassembler has to keep bytes past the call that handed them over.
+  const shuffled = [...frames];
+  for (let i = 12; i + 1 < shuffled.length - 8; i += 3) [shuffled[i], shuffled[i + 1]] = [shuffled[i + 1]!, shuffled[i]!];
+  const events: AnalyzerEvent[] = [];
+  const analyzer = new Analyzer({ smtpPorts: [25], pop3Ports: [] }, (e) => events.push(e));
+  const reused = Buffer.alloc(2048);
+  for (const f of shuffled) {
+    reused.fill(0xee);
+    reused.set(f.data);
+    analyzer.push({ ...f, data: reused.subarray(0, f.data.length) });
+  }
+  reused.fill(0xee);
+  analyzer.end();
+  const mail = of(events, 'mail')[0];
+  assert.equal(mail && new TextDecoder().decode(mail.raw), 'Subject: hi\r\n\r\n.leading dot\r\nbody\r\n');
+  assert.deepEqual(
+    of(events, 'timeline').filter((t) => t.kind === 'command').map((t) => t.verb),
+    ['EHLO', 'AUTH', 'MAIL', 'RCPT', 'DATA', 'QUIT'],
+  );
+});
