@@ -76,10 +76,12 @@ export class Analyzer {
   private readonly sessions = new Map<number, Session>();
   /** Recently closed sessions by connection id, so that a connection's trailing ACKs still name their session. */
   private readonly recentlyClosed = new Map<number, ClosedSession>();
+  /** Connections on unlisted ports whose content detection has not decided yet, by connection id. */
+  private readonly detecting = new Map<number, DetectingHandler>();
   private nextSessionId = 1;
   /** Session events raised while the current frame is processed; emitted after its packet record. */
   private pending: SessionEvent[] = [];
-  private opening: SessionEvent[] = [];
+  private opening: AnalyzerEvent[] = [];
   /** Sessions whose connection closed during the current frame; finished once the frame is counted. */
   private closing: Session[] = [];
   readonly stats: AnalyzerStats = {
@@ -128,52 +130,39 @@ export class Analyzer {
     stats.tcpSegments++;
     const seg = decoded.tcp;
     const verdict = this.reassembler.push(seg, frame.no, frame.ts);
-    const session = verdict.conn
-      ? (this.sessions.get(verdict.conn.id) ?? this.recentlyClosed.get(verdict.conn.id))
-      : undefined;
-    let record: PacketRecord;
-    if (session && verdict.dir) {
-      const dir = verdict.dir;
-      if (session instanceof Session) session.countPacket(dir, seg, frame, verdict.analysis);
-      record = {
-        type: 'packet',
-        no: frame.no,
-        ts: frame.ts,
-        src: seg.src,
-        dst: seg.dst,
-        srcPort: seg.srcPort,
-        dstPort: seg.dstPort,
-        protocol: seg.payload.length > 0 ? session.protocolLabel : 'TCP',
-        length: frame.origLen,
-        capturedLength: frame.data.length,
-        tcpFlags: seg.flags,
-        seq: seg.seq,
-        ack: seg.ack,
-        payloadLength: seg.payloadLenOnWire,
-        info: packetInfo(seg, verdict.relSeq, verdict.relAck, verdict.analysis, dir),
-        sessionId: session.id,
-        dir,
-        tcpAnalysis: verdict.analysis.length > 0 ? verdict.analysis : undefined,
-      };
-    } else {
-      record = {
-        type: 'packet',
-        no: frame.no,
-        ts: frame.ts,
-        src: seg.src,
-        dst: seg.dst,
-        srcPort: seg.srcPort,
-        dstPort: seg.dstPort,
-        protocol: 'TCP',
-        length: frame.origLen,
-        capturedLength: frame.data.length,
-        tcpFlags: seg.flags,
-        seq: seg.seq,
-        ack: seg.ack,
-        payloadLength: seg.payloadLenOnWire,
-        info: packetInfo(seg, verdict.relSeq, verdict.relAck, verdict.analysis, undefined),
-        tcpAnalysis: verdict.analysis.length > 0 ? verdict.analysis : undefined,
-      };
+    const connId = verdict.conn?.id;
+    const session = connId === undefined ? undefined : (this.sessions.get(connId) ?? this.recentlyClosed.get(connId));
+    const dir = session ? verdict.dir : undefined;
+    if (session instanceof Session && dir) session.countPacket(dir, seg.flags, seg.payloadLenOnWire, frame.no, frame.ts, verdict.analysis);
+    const record: PacketRecord = {
+      type: 'packet',
+      no: frame.no,
+      ts: frame.ts,
+      src: seg.src,
+      dst: seg.dst,
+      srcPort: seg.srcPort,
+      dstPort: seg.dstPort,
+      protocol: session && seg.payload.length > 0 ? session.protocolLabel : 'TCP',
+      length: frame.origLen,
+      capturedLength: frame.data.length,
+      tcpFlags: seg.flags,
+      seq: seg.seq,
+      ack: seg.ack,
+      payloadLength: seg.payloadLenOnWire,
+      info: packetInfo(seg, verdict.relSeq, verdict.relAck, verdict.analysis, dir ?? verdict.dir),
+      sessionId: session?.id,
+      dir: dir ?? verdict.dir,
+      tcpAnalysis: verdict.analysis.length > 0 ? verdict.analysis : undefined,
+    };
+    if (!session && connId !== undefined && verdict.dir) {
+      // A connection whose protocol content detection has not decided yet: its packets wait, so
+      // that its handshake still belongs to the session it may become.
+      const detecting = this.detecting.get(connId);
+      if (detecting?.holdPacket({ record, dir: verdict.dir, flags: seg.flags, wire: seg.payloadLenOnWire, analysis: verdict.analysis })) {
+        this.finishClosing();
+        this.flush(undefined);
+        return;
+      }
     }
     this.finishClosing();
     this.flush(record);
@@ -218,7 +207,9 @@ export class Analyzer {
       return session;
     }
     if (!this.anyPort) return null;
-    return new DetectingHandler(this, conn);
+    const handler = new DetectingHandler(this, conn);
+    this.detecting.set(conn.id, handler);
+    return handler;
   }
 
   /** @internal Starts a mail session on a connection (by port, or once content detection decided). */
@@ -237,6 +228,19 @@ export class Analyzer {
       detectedBy,
     });
     return session;
+  }
+
+  /** @internal Content detection decided (or gave up): packets it held go out before the current one. */
+  detectionDone(conn: TcpConnectionInfo, held: readonly HeldPacket[], session: Session | undefined): void {
+    this.detecting.delete(conn.id);
+    for (const h of held) {
+      if (session) {
+        session.countPacket(h.dir, h.flags, h.wire, h.record.no, h.record.ts, h.analysis);
+        this.opening.push({ ...h.record, sessionId: session.id, protocol: h.wire > 0 ? session.protocolLabel : 'TCP' });
+      } else {
+        this.opening.push(h.record);
+      }
+    }
   }
 
   /** @internal */
@@ -312,31 +316,28 @@ class Session implements StreamHandler, SessionSink {
     this.protocolLabel = protocol === 'smtp' ? 'SMTP' : 'POP3';
   }
 
-  countPacket(dir: Direction, seg: TcpSegment, frame: Frame, analysis: readonly string[]): void {
+  /** Counts one packet of the session and records its TCP events (`wire`: payload length on the wire). */
+  countPacket(dir: Direction, flags: number, wire: number, frame: number, ts: number, analysis: readonly string[]): void {
     this.packets[dir]++;
-    this.bytes[dir] += seg.payloadLenOnWire;
+    this.bytes[dir] += wire;
     if (this.closed) return;
-    const flags = seg.flags;
-    const ts = frame.ts;
     if (flags & TcpFlag.SYN) {
       if (flags & TcpFlag.ACK) {
         if (this.handshake < 2) this.handshake = 2;
-        this.tcpEntry(ts, dir, 'SYN-ACK', frame.no);
+        this.tcpEntry(ts, dir, 'SYN-ACK', frame);
       } else {
         this.handshake = 1;
-        this.tcpEntry(ts, dir, 'SYN', frame.no);
+        this.tcpEntry(ts, dir, 'SYN', frame);
       }
     } else if (this.handshake === 2 && dir === 'client' && flags & TcpFlag.ACK) {
       this.handshake = 3;
-      this.tcpEntry(ts, dir, 'ACK', frame.no, 'handshake complete');
+      this.tcpEntry(ts, dir, 'ACK', frame, 'handshake complete');
     }
-    if (flags & TcpFlag.RST) this.tcpEntry(ts, dir, 'RST', frame.no);
-    if (flags & TcpFlag.FIN) this.tcpEntry(ts, dir, 'FIN', frame.no);
+    if (flags & TcpFlag.RST) this.tcpEntry(ts, dir, 'RST', frame);
+    if (flags & TcpFlag.FIN) this.tcpEntry(ts, dir, 'FIN', frame);
     if (analysis.includes('retransmission')) {
       this.retransmissions++;
-      if (seg.payloadLenOnWire > 0) {
-        this.tcpEntry(ts, dir, 'RETRANSMISSION', frame.no, `${seg.payloadLenOnWire} bytes sent again`);
-      }
+      if (wire > 0) this.tcpEntry(ts, dir, 'RETRANSMISSION', frame, `${wire} bytes sent again`);
     }
   }
 
@@ -466,20 +467,44 @@ class Session implements StreamHandler, SessionSink {
  * Any-port detection: holds the first bytes of a connection on an unlisted port until its content
  * says SMTP or POP3 (or says it is neither), then replays them into a new session.
  */
+/** A packet of a connection whose protocol is not decided yet, kept until it is. */
+interface HeldPacket {
+  readonly record: PacketRecord;
+  readonly dir: Direction;
+  readonly flags: number;
+  readonly wire: number;
+  readonly analysis: readonly string[];
+}
+
+/** Packets held per undecided connection; past it they go out without a session. */
+const DETECT_PACKETS = 32;
+
 class DetectingHandler implements StreamHandler {
   private readonly held: { dir: Direction; bytes: Uint8Array; frame: number; ts: number }[] = [];
   private heldBytes = { client: 0, server: 0 };
+  private packets: HeldPacket[] = [];
   private target: Session | undefined;
-  private gaveUp = false;
+  private decided = false;
 
   constructor(
     private readonly owner: Analyzer,
     private readonly conn: TcpConnectionInfo,
   ) {}
 
+  /** Keeps a packet record until detection decides; false when it is not kept (decided, or too many). */
+  holdPacket(p: HeldPacket): boolean {
+    if (this.decided) return false;
+    if (this.packets.length >= DETECT_PACKETS) {
+      this.owner.detectionDone(this.conn, this.packets.splice(0), undefined);
+      return false;
+    }
+    this.packets.push(p);
+    return true;
+  }
+
   data(dir: Direction, bytes: Uint8Array, frame: number, ts: number): void {
     if (this.target) return this.target.data(dir, bytes, frame, ts);
-    if (this.gaveUp) return;
+    if (this.decided) return;
     const room = DETECT_BYTES - this.heldBytes[dir];
     if (room > 0) {
       const part = bytes.length > room ? bytes.subarray(0, room) : bytes;
@@ -494,6 +519,8 @@ class DetectingHandler implements StreamHandler {
     if (verdict === 'not-mail') return this.giveUp();
     const session = this.owner.startSession(this.conn, verdict, 'content');
     this.target = session;
+    this.decided = true;
+    this.owner.detectionDone(this.conn, this.packets.splice(0), session);
     const held = this.held.splice(0);
     // Bytes beyond the held prefix of this chunk were not held: deliver the rest of it afterwards.
     for (const h of held) session.data(h.dir, h.bytes, h.frame, h.ts);
@@ -512,8 +539,9 @@ class DetectingHandler implements StreamHandler {
   }
 
   private giveUp(): void {
-    this.gaveUp = true;
+    this.decided = true;
     this.held.length = 0;
+    this.owner.detectionDone(this.conn, this.packets.splice(0), undefined);
   }
 
   gap(dir: Direction, size: number, ts: number): void {
@@ -526,7 +554,8 @@ class DetectingHandler implements StreamHandler {
   }
 
   close(reason: CloseReason, ts: number): void {
-    this.target?.close(reason, ts);
+    if (this.target) this.target.close(reason, ts);
+    else if (!this.decided) this.giveUp();
   }
 }
 

@@ -119,6 +119,10 @@ test('a connection on an unlisted port is not a session unless any-port detectio
     'the held greeting and commands are replayed into the session',
   );
   assert.equal(of(on, 'mail').length, 1);
+  // The packets seen before the content decided still belong to the session, handshake included.
+  assert.ok(of(on, 'packet').every((p) => p.sessionId === opened[0]?.sessionId));
+  assert.deepEqual(of(on, 'timeline').slice(0, 3).map((t) => t.verb), ['SYN', 'SYN-ACK', 'ACK']);
+  assert.deepEqual(of(on, 'packet').map((p) => p.no).slice(0, 5), [1, 2, 3, 4, 5], 'in frame order');
 });
 
 test('any-port detection recognises POP3 and ignores other protocols', () => {
