@@ -23,7 +23,7 @@ import type { Direction } from './types.ts';
 import type { EngineLimits } from './limits.ts';
 import { LineReader, type LineInfo, type LineReaderSink, type ReaderMode } from './line-reader.ts';
 import { MailBuffer } from './mail-buffer.ts';
-import { decodeBase64Text, parseCramMd5, parsePlain, parseXoauth2, type SaslCredential } from './sasl.ts';
+import { decodeBase64, decodeBase64Text, parseCramMd5, parseNtlm, parsePlain, parseXoauth2, type SaslCredential } from './sasl.ts';
 
 /** The POP3 commands this analyzer understands; anything else is `UNKNOWN_COMMAND`. */
 export const POP3_COMMANDS = [
@@ -111,8 +111,8 @@ type BodyKind = 'none' | 'listing' | 'mail';
 /** The Base64 exchange of one AUTH command with a mechanism. */
 interface SaslExchange {
   readonly mechanism: string;
-  /** Decoded client responses in order, the initial response first; undefined = not Base64. */
-  readonly responses: (string | undefined)[];
+  /** Base64-decoded client responses in order, the initial response first; undefined = not Base64. */
+  readonly responses: (Uint8Array | undefined)[];
   /** `+` challenges not answered yet. */
   outstanding: number;
 }
@@ -332,7 +332,8 @@ export class Pop3Analyzer implements ProtocolAnalyzer {
       answered: (p, ok, ts) => {
         if (!p.sasl) return;
         if (this.sasl === p) this.sasl = undefined;
-        this.credential(ts, p.frames, { mechanism: p.sasl.mechanism, ...decodeSasl(p.sasl), success: ok });
+        const c = decodeSasl(p.sasl);
+        this.credential(ts, p.frames, { mechanism: p.sasl.mechanism, ...c, success: ok }, ntlmDetail(c));
       },
     },
     CAPA: { body: () => 'listing' },
@@ -573,7 +574,7 @@ export class Pop3Analyzer implements ProtocolAnalyzer {
   }
 
   private saslResponse(sasl: SaslExchange, b64: string, ts: number, frames: readonly number[]): void {
-    const decoded = b64 === '' ? '' : decodeBase64Text(b64);
+    const decoded = b64 === '' ? new Uint8Array(0) : decodeBase64(b64);
     if (decoded === undefined) this.anomaly('SASL_BAD_BASE64', 'client', ts, frames, `${sasl.mechanism} response is not Base64`);
     if (sasl.responses.length < MAX_SASL_RESPONSES) sasl.responses.push(decoded);
   }
@@ -759,7 +760,7 @@ export class Pop3Analyzer implements ProtocolAnalyzer {
    * One login attempt's `auth` entry. At close (no reply seen) success is left undefined. The
    * summary shows the first successful attempt, or else the latest one.
    */
-  private credential(ts: number, frames: readonly number[], c: AuthCredential): void {
+  private credential(ts: number, frames: readonly number[], c: AuthCredential, detail = ''): void {
     const cred = stripUndefined(this.closedBy === undefined ? c : { ...c, success: undefined });
     if (cred.success === false) this.authFailed = true;
     if (this.authSuccess !== true) {
@@ -767,7 +768,7 @@ export class Pop3Analyzer implements ProtocolAnalyzer {
       this.authUser = cred.user;
       this.authSuccess = cred.success;
     }
-    this.emit({ ts, dir: 'client', kind: 'auth', verb: cred.mechanism, arg: cred.user ?? '', frames, auth: cred });
+    this.emit({ ts, dir: 'client', kind: 'auth', verb: cred.mechanism, arg: `${cred.user ?? ''}${detail}`, frames, auth: cred });
   }
 
   private anomaly(code: Pop3Anomaly, dir: Direction, ts: number, frames: readonly number[], message: string): void {
@@ -787,7 +788,9 @@ function saslFor(arg: string): { sasl: SaslExchange } | Record<string, never> {
 
 /** The credential in an AUTH exchange, by mechanism (sasl.ts does the payload layouts). */
 function decodeSasl(s: SaslExchange): SaslCredential {
-  const [first, second] = s.responses;
+  const [firstBytes, secondBytes] = s.responses;
+  const first = firstBytes === undefined ? undefined : utf8.decode(firstBytes);
+  const second = secondBytes === undefined ? undefined : utf8.decode(secondBytes);
   let c: SaslCredential | undefined;
   switch (s.mechanism) {
     case 'PLAIN':
@@ -802,12 +805,23 @@ function decodeSasl(s: SaslExchange): SaslCredential {
     case 'XOAUTH2':
       c = first === undefined ? undefined : parseXoauth2(first);
       break;
+    case 'NTLM':
+      c = parseNtlm(s.responses);
+      break;
   }
   if (!c) return {};
   return {
     ...(c.user !== undefined ? { user: c.user } : {}),
     ...(c.password !== undefined ? { password: c.password } : {}),
+    ...(c.domain !== undefined ? { domain: c.domain } : {}),
+    ...(c.workstation !== undefined ? { workstation: c.workstation } : {}),
   };
+}
+
+/** NTLM names more than a user: ` (domain D, workstation W)` after it in the auth entry's arg. */
+function ntlmDetail(c: SaslCredential): string {
+  const parts = [...(c.domain !== undefined ? [`domain ${c.domain}`] : []), ...(c.workstation !== undefined ? [`workstation ${c.workstation}`] : [])];
+  return parts.length === 0 ? '' : ` (${parts.join(', ')})`;
 }
 
 function stripUndefined(c: AuthCredential): AuthCredential {

@@ -15,7 +15,7 @@ import type { EngineLimits } from './limits.ts';
 import type { Direction } from './types.ts';
 import { LineReader, type LineInfo, type LineReaderSink, type ReaderMode } from './line-reader.ts';
 import { MailBuffer } from './mail-buffer.ts';
-import { decodeBase64Text, parseCramMd5, parsePlain, parseXoauth2 } from './sasl.ts';
+import { decodeBase64, parseCramMd5, parseNtlm, parsePlain, parseXoauth2, type SaslCredential } from './sasl.ts';
 
 /** Commands the analyzer knows; anything else is recorded with an `UNKNOWN_COMMAND` anomaly. */
 export const SMTP_VERBS = [
@@ -86,8 +86,8 @@ type SmtpState =
 interface AuthAttempt {
   readonly mechanism: string;
   readonly ts: number;
-  /** Client lines: AUTH's initial response (if any) then each answer, decoded (undefined = bad Base64). */
-  readonly responses: (string | undefined)[];
+  /** Client lines: AUTH's initial response (if any) then each answer, Base64-decoded (undefined = bad Base64). */
+  readonly responses: (Uint8Array | undefined)[];
   readonly frames: number[];
   cancelled: boolean;
   done: boolean;
@@ -635,7 +635,7 @@ export class SmtpAnalyzer implements ProtocolAnalyzer {
       attempt.cancelled = true;
       return;
     }
-    const decoded = t === '=' ? '' : decodeBase64Text(t);
+    const decoded = t === '=' ? new Uint8Array(0) : decodeBase64(t);
     if (decoded === undefined) this.anomaly('INVALID_BASE64', `${attempt.mechanism} response is not Base64`, 'client', info);
     attempt.responses.push(decoded);
   }
@@ -666,7 +666,7 @@ export class SmtpAnalyzer implements ProtocolAnalyzer {
       dir: 'client',
       kind: 'auth',
       verb: attempt.mechanism,
-      arg: `${cred.user === undefined ? 'user unknown' : `user ${JSON.stringify(cred.user)}`}, ${outcome}`,
+      arg: `${credentialText(cred)}, ${outcome}`,
       frames: attempt.frames.slice(),
       auth: { mechanism: attempt.mechanism, user: cred.user, password: cred.password, success: attempt.cancelled ? false : success },
     });
@@ -955,25 +955,44 @@ function expectedAnswers(mechanism: string, initial: string | undefined): number
       return initial === undefined ? 2 : 1;
     case 'CRAM-MD5':
       return 1;
+    case 'NTLM':
+      // NEGOTIATE then AUTHENTICATE; the NEGOTIATE may ride on the AUTH line.
+      return hasInitial ? 1 : 2;
     default:
       return 0;
   }
 }
 
-/** The user and password (or token) carried by an attempt's decoded answers. */
-function decodeCredential(a: AuthAttempt): { user?: string; password?: string } {
+/** The user and password (or token) carried by an attempt's decoded answers; NTLM adds domain and workstation. */
+function decodeCredential(a: AuthAttempt): SaslCredential {
   const answers = a.responses;
   if (a.mechanism === 'LOGIN') {
-    return { user: answers[0], password: answers[1] };
+    return { user: saslText(answers[0]), password: saslText(answers[1]) };
+  }
+  if (a.mechanism === 'NTLM') {
+    const c = parseNtlm(answers);
+    return c === undefined ? {} : { user: c.user, domain: c.domain, workstation: c.workstation };
   }
   const parse = a.mechanism === 'PLAIN' ? parsePlain : a.mechanism === 'CRAM-MD5' ? parseCramMd5 : a.mechanism === 'XOAUTH2' ? parseXoauth2 : undefined;
   if (parse === undefined) return {};
-  for (const text of answers) {
-    if (text === undefined || text === '') continue;
-    const c = parse(text);
+  for (const bytes of answers) {
+    if (bytes === undefined || bytes.length === 0) continue;
+    const c = parse(textDecoder.decode(bytes));
     if (c !== undefined) return { user: c.user, password: c.password };
   }
   return {};
+}
+
+function saslText(bytes: Uint8Array | undefined): string | undefined {
+  return bytes === undefined ? undefined : textDecoder.decode(bytes);
+}
+
+/** `user "jack" domain "SMTPDOM" workstation "SMTPHOST"` for the auth entry's arg; never the password. */
+function credentialText(c: SaslCredential): string {
+  let s = c.user === undefined ? 'user unknown' : `user ${JSON.stringify(c.user)}`;
+  if (c.domain !== undefined) s += ` domain ${JSON.stringify(c.domain)}`;
+  if (c.workstation !== undefined) s += ` workstation ${JSON.stringify(c.workstation)}`;
+  return s;
 }
 
 /** A line after a gap is taken for a command when it starts with a known verb. */

@@ -150,6 +150,12 @@ describe('greeting and USER/PASS', () => {
   });
 });
 
+// The NTLMSSP messages of ark_ntlm_synthetic's POP3 session (50013->110).
+const NTLM_NEGOTIATE = 'TlRMTVNTUAABAAAABwIAAgcABwAoAAAACAAIAC8AAAAKAGFKAAAAD1BPUDNET01QT1AzSE9TVA==';
+const NTLM_CHALLENGE = 'TlRMTVNTUAACAAAADgAOADgAAAAFAgACASNFZ4mrze8AAAAAAAAAAAQABABGAAAACgBhSgAAAA9QAE8AUAAzAFQARwBUAAAAAAA=';
+const NTLM_AUTHENTICATE =
+  'TlRMTVNTUAADAAAAGAAYAFgAAAAYABgAcAAAAA4ADgCIAAAACAAIAJYAAAAQABAAngAAABAAEACuAAAABQIAAgoAYUoAAAAPAAAAAAAAAAAAAAAAAAAAAExMTExMTExMTExMTExMTExMTExMTExMTE5OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTlAATwBQADMARABPAE0AbABpAGEAbQBQAE8AUAAzAEgATwBTAFQAS0tLS0tLS0tLS0tLS0tLSw==';
+
 describe('AUTH (RFC 5034)', () => {
   const ok: Step = ['s', '+OK authenticated\r\n'];
   const plain = b64('\0alice\0pw1');
@@ -202,6 +208,19 @@ describe('AUTH (RFC 5034)', () => {
       cred: { mechanism: 'XOAUTH2', user: 'joe', password: 'tok456', success: true },
       commands: ['AUTH XOAUTH2', 'SASL ****'],
     },
+    {
+      // ark_ntlm_synthetic's POP3 session (50013->110): NEGOTIATE, CHALLENGE, AUTHENTICATE (user liam).
+      name: 'NTLM (ark_ntlm_synthetic): the user comes from the AUTHENTICATE message, the second answer',
+      steps: [['c', 'AUTH NTLM\r\n'], ['s', '+ \r\n'], ['c', `${NTLM_NEGOTIATE}\r\n`], ['s', `+ ${NTLM_CHALLENGE}\r\n`], ['c', `${NTLM_AUTHENTICATE}\r\n`], ['s', '+OK Logged in\r\n']],
+      cred: { mechanism: 'NTLM', user: 'liam', success: true },
+      commands: ['AUTH NTLM', 'SASL ****', 'SASL ****'],
+    },
+    {
+      name: 'NTLM with the NEGOTIATE as initial response',
+      steps: [['c', `AUTH NTLM ${NTLM_NEGOTIATE}\r\n`], ['s', `+ ${NTLM_CHALLENGE}\r\n`], ['c', `${NTLM_AUTHENTICATE}\r\n`], ['s', '+OK Logged in\r\n']],
+      cred: { mechanism: 'NTLM', user: 'liam', success: true },
+      commands: ['AUTH NTLM ****', 'SASL ****'],
+    },
   ];
   for (const c of cases) {
     test(c.name, () => {
@@ -215,6 +234,12 @@ describe('AUTH (RFC 5034)', () => {
       if (secret) for (const e of r.entries) if (e.kind !== 'auth') assert.ok(!e.arg.includes(secret));
     });
   }
+
+  test('NTLM: the auth entry names user, domain and workstation', () => {
+    const r = run([GREETING, ['c', 'AUTH NTLM\r\n'], ['s', '+ \r\n'], ['c', `${NTLM_NEGOTIATE}\r\n`], ['s', `+ ${NTLM_CHALLENGE}\r\n`], ['c', `${NTLM_AUTHENTICATE}\r\n`], ['s', '-ERR no\r\n']]);
+    assert.deepEqual(r.entries.find((e) => e.kind === 'auth')?.arg, 'liam (domain POP3DOM, workstation POP3HOST)');
+    assert.deepEqual(auths(r), [{ mechanism: 'NTLM', user: 'liam', success: false }]);
+  });
 
   test('challenges are decoded and timed from the last client line', () => {
     const r = run([GREETING, ['c', 'AUTH LOGIN\r\n'], ['s', `+ ${b64('Username:')}\r\n`], ['c', `${b64('a')}\r\n`], ['s', `+ ${b64('Password:')}\r\n`], ['c', `${b64('b')}\r\n`], ['s', '+OK\r\n']]);

@@ -146,6 +146,11 @@ interface AuthCase {
 
 const PLAIN_IR = b64('\0alice\0s3cret');
 const XO = b64('user=alice@example.org\x01auth=Bearer tok123\x01\x01');
+// The NTLMSSP messages of ark_ntlm_synthetic's SMTP session (50011->25): NEGOTIATE, CHALLENGE, AUTHENTICATE (user jack).
+const NTLM_NEGOTIATE = 'TlRMTVNTUAABAAAABwIAAgcABwAoAAAACAAIAC8AAAAKAGFKAAAAD1NNVFBET01TTVRQSE9TVA==';
+const NTLM_CHALLENGE = 'TlRMTVNTUAACAAAADgAOADgAAAAFAgACASNFZ4mrze8AAAAAAAAAAAQABABGAAAACgBhSgAAAA9TAE0AVABQAFQARwBUAAAAAAA=';
+const NTLM_AUTHENTICATE =
+  'TlRMTVNTUAADAAAAGAAYAFgAAAAYABgAcAAAAA4ADgCIAAAACAAIAJYAAAAQABAAngAAABAAEACuAAAABQIAAgoAYUoAAAAPAAAAAAAAAAAAAAAAAAAAAExMTExMTExMTExMTExMTExMTExMTExMTE5OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTlMATQBUAFAARABPAE0AagBhAGMAawBTAE0AVABQAEgATwBTAFQAS0tLS0tLS0tLS0tLS0tLSw==';
 const AUTH_CASES: AuthCase[] = [
   { name: 'PLAIN with initial response', mechanism: 'PLAIN', user: 'alice', password: 's3cret', secrets: [PLAIN_IR],
     steps: [['client', `AUTH PLAIN ${PLAIN_IR}\r\n`], ['server', '235 2.7.0 Authentication successful\r\n']] },
@@ -163,6 +168,11 @@ const AUTH_CASES: AuthCase[] = [
     steps: [['client', `AUTH XOAUTH2 ${XO}\r\n`], ['server', '235 2.7.0 Accepted\r\n']] },
   { name: 'XOAUTH2 without initial response', mechanism: 'XOAUTH2', user: 'alice@example.org', password: 'tok123', secrets: [XO],
     steps: [['client', 'AUTH XOAUTH2\r\n'], ['server', '334 \r\n'], ['client', `${XO}\r\n`], ['server', '235 ok\r\n']] },
+  // ark_ntlm_synthetic: the user is in the AUTHENTICATE message, the client's second answer.
+  { name: 'NTLM (ark_ntlm_synthetic)', mechanism: 'NTLM', user: 'jack', password: undefined, secrets: [NTLM_AUTHENTICATE],
+    steps: [['client', 'AUTH NTLM\r\n'], ['server', '334 \r\n'], ['client', `${NTLM_NEGOTIATE}\r\n`], ['server', `334 ${NTLM_CHALLENGE}\r\n`], ['client', `${NTLM_AUTHENTICATE}\r\n`], ['server', '235 Authentication successful\r\n']] },
+  { name: 'NTLM with the NEGOTIATE as initial response', mechanism: 'NTLM', user: 'jack', password: undefined, secrets: [NTLM_NEGOTIATE, NTLM_AUTHENTICATE],
+    steps: [['client', `AUTH NTLM ${NTLM_NEGOTIATE}\r\n`], ['server', `334 ${NTLM_CHALLENGE}\r\n`], ['client', `${NTLM_AUTHENTICATE}\r\n`], ['server', '235 ok\r\n']] },
 ];
 
 for (const c of AUTH_CASES) {
@@ -233,6 +243,19 @@ test('one-sided capture: AUTH LOGIN answers are still read as answers (server ne
   assert.deepEqual(r.entries.filter((e) => e.kind === 'command').map((e) => e.verb), ['EHLO', 'AUTH', 'MAIL']);
   assert.deepEqual(r.entries.find((e) => e.kind === 'auth')?.auth, { mechanism: 'LOGIN', user: 'alice', password: 's3cret', success: undefined });
   assert.equal(r.summary.outcome, 'incomplete');
+});
+
+test('NTLM: the auth entry names the domain and workstation; no password', () => {
+  const r = run([GREETING, ['client', 'AUTH NTLM\r\n'], ['server', '334 \r\n'], ['client', `${NTLM_NEGOTIATE}\r\n`], ['server', `334 ${NTLM_CHALLENGE}\r\n`], ['client', `${NTLM_AUTHENTICATE}\r\n`], ['server', '535 no\r\n']]);
+  const auth = r.entries.find((e) => e.kind === 'auth');
+  assert.deepEqual(auth?.auth, { mechanism: 'NTLM', user: 'jack', password: undefined, success: false });
+  assert.equal(auth?.arg, 'user "jack" domain "SMTPDOM" workstation "SMTPHOST", refused');
+});
+
+test('one-sided capture: AUTH NTLM takes two answers (NEGOTIATE, AUTHENTICATE), then commands', () => {
+  const r = run([['client', 'EHLO c\r\nAUTH NTLM\r\n'], ['client', `${NTLM_NEGOTIATE}\r\n${NTLM_AUTHENTICATE}\r\nMAIL FROM:<a@b>\r\n`]]);
+  assert.deepEqual(r.entries.filter((e) => e.kind === 'command').map((e) => e.verb), ['EHLO', 'AUTH', 'MAIL']);
+  assert.deepEqual(r.entries.find((e) => e.kind === 'auth')?.auth, { mechanism: 'NTLM', user: 'jack', password: undefined, success: undefined });
 });
 
 test('a client that sends its AUTH answer before the 334 (same chunk) is still read right', () => {

@@ -27,18 +27,6 @@ export const KNOWN_DIFFERENCES: readonly KnownDifference[] = [
     reason: "engine: STARTTLS_PLAINTEXT, UNMATCHED_REPLY on a decrypted STARTTLS capture (plaintext after 220 is what this capture is; STARTTLS_PLAINTEXT may be legitimate, UNMATCHED_REPLY looks like a bug) - SMTP analyzer owner to decide",
   },
   {
-    capture: "ark_ntlm_synthetic.pcap",
-    reference: "arkime/ntlm_synthetic.test",
-    what: "smtp session 50011->25 user",
-    reason: "engine: expected jack, got (none)",
-  },
-  {
-    capture: "ark_ntlm_synthetic.pcap",
-    reference: "arkime/ntlm_synthetic.test",
-    what: "pop3 session 50013->110 user",
-    reason: "engine: expected liam, got (none)",
-  },
-  {
     capture: "ark_smtp-moloch-bof.pcap",
     reference: "stats.tsv",
     what: "DATA commands",
