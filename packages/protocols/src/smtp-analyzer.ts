@@ -29,6 +29,11 @@ export type SmtpVerb = (typeof SMTP_VERBS)[number];
 export const SMTP_ANOMALIES = [
   /** A reply arrived with no command waiting for it. */
   'UNMATCHED_REPLY',
+  /**
+   * A 354 arrived while commands sent before the DATA were still waiting: the server skipped their
+   * replies (or merged them into a malformed line, sv_detect-email-received); they are dropped.
+   */
+  'MISSING_REPLY',
   /** A client line longer than `limits.maxLineBytes` (kept truncated). */
   'COMMAND_LINE_TOO_LONG',
   /** A server line longer than `limits.maxLineBytes` (kept truncated). */
@@ -725,6 +730,7 @@ export class SmtpAnalyzer implements ProtocolAnalyzer {
       this.state = 'READY';
       this.greetingMissed = true;
     }
+    if (r.code === '354') this.skipToData(ts, frames);
     const p = this.pending.shift();
     this.entry({ ts, dir: 'server', kind: 'reply', verb: r.code, arg, frames, latencyUs: p === undefined ? undefined : ts - p.ts });
     // RFC 5321 §3.8: a server may send 421 unasked when it shuts the session down.
@@ -739,6 +745,28 @@ export class SmtpAnalyzer implements ProtocolAnalyzer {
       this.client.resume();
       this.checkHeld(ts);
     }
+  }
+
+  /**
+   * RFC 5321 §4.3.2: 354 answers DATA and nothing else. When a DATA waits behind other commands, the
+   * replies are out of step with the commands (a reply went missing or was merged into another
+   * line): the commands ahead of the DATA are given up, so that the 354 opens the body.
+   */
+  private skipToData(ts: number, frames: readonly number[]): void {
+    const at = this.pending.findIndex((q) => q.kind === 'command' && q.verb === 'DATA');
+    if (at <= 0) return;
+    const skipped = this.pending.splice(0, at);
+    this.anomaly('MISSING_REPLY', `354 arrived with ${skipped.map((q) => q.verb).join(', ')} still unanswered before DATA: their replies are missing`, 'server', { frames, ts });
+    for (const q of skipped) this.abandon(q, ts);
+  }
+
+  /** A pending entry that will get no reply: a mail or an AUTH exchange it held is finished without one. */
+  private abandon(dropped: Pending, ts: number): void {
+    if (dropped.mail !== undefined && dropped.mail.ended && (dropped.kind === 'data-end' || dropped.last === true)) {
+      this.dropAwaiting(dropped.mail);
+      this.emitMail(dropped.mail);
+    }
+    if (dropped.auth !== undefined && !this.pending.some((q) => q.auth === dropped.auth)) this.emitAuth(dropped.auth, undefined, ts);
   }
 
   /** The first reply is the greeting, unless it cannot be (mid-stream pickup: a command waits and it is no 220/554/421). */
@@ -889,11 +917,7 @@ export class SmtpAnalyzer implements ProtocolAnalyzer {
     if (this.pending.length <= this.limits.maxPendingCommands) return;
     const dropped = this.pending.shift()!;
     if (this.serverSeen) this.anomaly('TOO_MANY_PENDING_COMMANDS', `more than ${this.limits.maxPendingCommands} commands without a reply`, 'client', { frames: [], ts: p.ts });
-    if (dropped.mail !== undefined && dropped.mail.ended && (dropped.kind === 'data-end' || dropped.last === true)) {
-      this.dropAwaiting(dropped.mail);
-      this.emitMail(dropped.mail);
-    }
-    if (dropped.auth !== undefined && !this.pending.some((q) => q.auth === dropped.auth)) this.emitAuth(dropped.auth, undefined, p.ts);
+    this.abandon(dropped, p.ts);
   }
 
   private dropAwaiting(mail: MailInTransfer): void {

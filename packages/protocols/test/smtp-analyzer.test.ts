@@ -294,6 +294,39 @@ test('a mail refused after its body gets finalReply 554 and outcome rejected', (
   assert.equal(r.summary.outcome, 'rejected');
 });
 
+test('sv_detect-email-received: a greeting without CRLF and a lone 250- line leave the replies one short; the 354 still opens the body', () => {
+  // The capture's server: the greeting lacks its CRLF, so its next segment ("250-..." with no final
+  // line) joins it into one line, and EHLO, MAIL and the RCPTs are answered by the replies of their
+  // successors. A 354 only ever answers DATA (RFC 5321 §4.3.2): the commands still ahead of the
+  // DATA lost their replies.
+  const r = run([
+    ['server', '220 smtp.example.net ESMTP AAAAAAAAA'],
+    ['client', 'EHLO Simone\r\n'],
+    ['server', '250-smtp001.example.net\r\n'],
+    ['client', 'MAIL FROM: <a@example.org>\r\n'],
+    ['server', '250 ok\r\n'],
+    ['client', 'RCPT TO: <b@example.com>\r\n'],
+    ['server', '250 ok\r\n'],
+    ['client', 'RCPT TO: <c@example.com>\r\n'],
+    ['server', '250 ok\r\n'],
+    ['client', 'DATA\r\n'],
+    ['server', '354 Start mail input; end with <CRLF>.<CRLF>\r\n'],
+    ['client', 'Subject: Test Email\r\n'],
+    ['client', 'Received: from client.local by smtp.relay1.com\r\n'],
+    ['client', '\r\nHello, this is a test email.\r\n'],
+    ['client', '.\r\n'],
+    ['server', '250 ok: queued as 12345\r\n'],
+    ['client', 'QUIT\r\n'],
+    ['server', '221 bye\r\n'],
+  ]);
+  assert.deepEqual(r.entries.filter((e) => e.kind === 'command').map((e) => e.verb), ['EHLO', 'MAIL', 'RCPT', 'RCPT', 'DATA', 'QUIT']);
+  assert.deepEqual(r.mails.map((m) => [m.raw, m.finalReply, m.complete, m.envelope?.mailFrom, m.envelope?.rcptTo]), [
+    ['Subject: Test Email\r\nReceived: from client.local by smtp.relay1.com\r\n\r\nHello, this is a test email.\r\n', '250', true, 'a@example.org', ['b@example.com', 'c@example.com']],
+  ]);
+  assert.deepEqual(r.entries.filter((e) => e.kind === 'anomaly').map((e) => [e.verb, e.frames]), [['MISSING_REPLY', [11]]]);
+  assert.equal(r.summary.outcome, 'delivered');
+});
+
 test('a client that sends the body right behind DATA is held until the 354', () => {
   const r = run([GREETING, ['client', 'MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\nSubject: x\r\n\r\nbody\r\n.\r\nQUIT\r\n'], ['server', '250 ok\r\n250 ok\r\n354 go\r\n'], ['server', '250 queued\r\n221 bye\r\n']]);
   assert.deepEqual(r.entries.filter((e) => e.kind === 'command').map((e) => e.verb), ['MAIL', 'RCPT', 'DATA', 'QUIT']);
