@@ -110,6 +110,8 @@ interface Transaction {
   readonly mailFrom: string;
   readonly mailParams: readonly string[];
   readonly rcpts: Recipient[];
+  /** Its mail data was sent in full (end of DATA, BDAT LAST): the transaction is over, whatever the reply. */
+  dataSent: boolean;
 }
 
 /** A mail being received or waiting for its final reply. */
@@ -141,6 +143,8 @@ interface Pending {
   readonly ts: number;
   readonly auth?: AuthAttempt;
   readonly tx?: Transaction;
+  /** MAIL: the transaction that was open before it, back in force if the MAIL is refused. */
+  readonly prevTx?: Transaction;
   readonly rcpt?: Recipient;
   readonly mail?: MailInTransfer;
   /** BDAT: the chunk carries LAST. */
@@ -455,8 +459,9 @@ export class SmtpAnalyzer implements ProtocolAnalyzer {
       this.anomaly('MALFORMED_ARGUMENT', 'MAIL without FROM:<path>', 'client', info);
     }
     const params = m?.[2]?.trim() ? m[2].trim().split(/\s+/) : [];
-    this.tx = { mailFrom: stripPath(m?.[1] ?? ''), mailParams: params, rcpts: [] };
-    this.enqueue({ kind: 'command', verb: 'MAIL', ts: info.ts, tx: this.tx });
+    const prevTx = this.tx?.dataSent === true ? undefined : this.tx;
+    this.tx = { mailFrom: stripPath(m?.[1] ?? ''), mailParams: params, rcpts: [], dataSent: false };
+    this.enqueue({ kind: 'command', verb: 'MAIL', ts: info.ts, tx: this.tx, prevTx });
   }
 
   private cmdRcpt(arg: string, info: LineInfo): void {
@@ -464,7 +469,7 @@ export class SmtpAnalyzer implements ProtocolAnalyzer {
     if (m === null || !/^TO:/i.test(arg)) this.anomaly('MALFORMED_ARGUMENT', 'RCPT without TO:<path>', 'client', info);
     const rcpt: Recipient = { address: stripPath(m?.[1] ?? ''), accepted: undefined };
     // A RCPT without MAIL still names a recipient; keep it in an envelope of its own.
-    this.tx ??= { mailFrom: '', mailParams: [], rcpts: [] };
+    if (this.tx === undefined || this.tx.dataSent) this.tx = { mailFrom: '', mailParams: [], rcpts: [], dataSent: false };
     this.tx.rcpts.push(rcpt);
     this.enqueue({ kind: 'command', verb: 'RCPT', ts: info.ts, tx: this.tx, rcpt });
   }
@@ -519,6 +524,7 @@ export class SmtpAnalyzer implements ProtocolAnalyzer {
     for (const f of frames) mail.buffer.addFrame(f);
     mail.buffer.endTs = Math.max(mail.buffer.endTs, ts);
     mail.ended = seenEnd;
+    if (seenEnd && mail.tx !== undefined) mail.tx.dataSent = true;
     if (mail.command === 'DATA') {
       this.entry({ ts, dir: 'client', kind: 'data', verb: 'DATA', arg: bytesText(mail.buffer), frames: mail.buffer.frames.slice() });
     }
@@ -782,8 +788,9 @@ export class SmtpAnalyzer implements ProtocolAnalyzer {
   private replyMail(p: Pending, code: string): void {
     if (!code.startsWith('2')) {
       this.refusedSomething = true;
-      // A refused MAIL opens no transaction.
-      if (this.tx === p.tx) this.tx = undefined;
+      // A refused MAIL opens no transaction and leaves an open one as it was (503 "sender already
+      // given": zeek_smtp-mail-transactions-invalid's next mail still comes from the first sender).
+      if (this.tx === p.tx) this.tx = p.prevTx;
     }
   }
 

@@ -327,6 +327,39 @@ test('sv_detect-email-received: a greeting without CRLF and a lone 250- line lea
   assert.equal(r.summary.outcome, 'delivered');
 });
 
+test('zeek_smtp-mail-transactions-invalid: a MAIL refused with "sender already given" keeps the open transaction and its sender', () => {
+  const r = run([
+    GREETING,
+    ['client', 'MAIL FROM:<bob@example.org>\r\n'],
+    ['server', '250 OK\r\n'],
+    ['client', 'DATA\r\n'],
+    ['server', '503 valid RCPT command must precede DATA\r\n'],
+    ['client', 'MAIL FROM:<carol@example.org>\r\n'],
+    ['server', '503 sender already given\r\n'],
+    ['client', 'RCPT TO:<alice@example.org>\r\n'],
+    ['server', '250 Accepted\r\n'],
+    ['client', 'DATA\r\n'],
+    ['server', '354 Enter message\r\n'],
+    ['client', 'Hello, Alice\r\n.\r\n'],
+    ['server', '250 OK id=1\r\n'],
+  ]);
+  assert.deepEqual(r.mails.map((m) => [m.envelope?.mailFrom, m.envelope?.rcptTo, m.finalReply]), [['bob@example.org', ['alice@example.org'], '250']]);
+});
+
+test('a refused MAIL pipelined behind a finished mail does not bring that mail\'s transaction back', () => {
+  const r = run([
+    GREETING,
+    ['client', 'MAIL FROM:<a@x>\r\nRCPT TO:<b@x>\r\nDATA\r\n'],
+    ['server', '250 ok\r\n250 ok\r\n354 go\r\n'],
+    ['client', 'one\r\n.\r\nMAIL FROM:<bad>\r\nRCPT TO:<c@x>\r\nDATA\r\n'],
+    ['server', '250 queued\r\n553 bad sender\r\n250 ok\r\n354 go\r\n'],
+    ['client', 'two\r\n.\r\n'],
+    ['server', '250 queued\r\n'],
+  ]);
+  // The RCPT went into the refused MAIL's transaction, so mail two has no envelope; never mail one's.
+  assert.deepEqual(r.mails.map((m) => [m.raw, m.envelope?.mailFrom, m.envelope?.rcptTo]), [['one\r\n', 'a@x', ['b@x']], ['two\r\n', undefined, undefined]]);
+});
+
 test('a client that sends the body right behind DATA is held until the 354', () => {
   const r = run([GREETING, ['client', 'MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\nSubject: x\r\n\r\nbody\r\n.\r\nQUIT\r\n'], ['server', '250 ok\r\n250 ok\r\n354 go\r\n'], ['server', '250 queued\r\n221 bye\r\n']]);
   assert.deepEqual(r.entries.filter((e) => e.kind === 'command').map((e) => e.verb), ['MAIL', 'RCPT', 'DATA', 'QUIT']);
