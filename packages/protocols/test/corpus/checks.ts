@@ -337,8 +337,12 @@ function judgeArkime(capture: string, run: CaptureRun, check: CheckFn): void {
       const ours = s.mails;
       // Arkime keeps the whitespace after "Subject:" (" MIME test"); postal-mime trims it: compare trimmed.
       if (e.subject.length > 0) check(file.name, `${label} subjects`, list(sorted(e.subject.map((x) => x.trim()))), list(sorted(ours.flatMap((m) => (m.summary.subject !== undefined ? [m.summary.subject] : [])))));
-      const src = sorted(ours.flatMap((m) => [bare(m.event.envelope?.mailFrom ?? '').toLowerCase(), ...addresses(m.summary.from)]));
-      const dst = sorted(ours.flatMap((m) => [...(m.event.envelope?.rcptTo ?? []).map((r) => bare(r).toLowerCase()), ...m.summary.to.flatMap(addresses), ...m.summary.cc.flatMap(addresses)]));
+      // Arkime's src / dst are session fields: every MAIL FROM / RCPT TO the client sent (refused
+      // ones and those of transactions that never carried a mail included, ark_smtp-rcpt-553), plus
+      // the mails' From / To / Cc. Our envelope paths of that kind are the MAIL / RCPT commands of
+      // the timeline; a mail's envelope keeps only accepted recipients.
+      const src = sorted([...envelopePaths(s, 'MAIL'), ...ours.flatMap((m) => [bare(m.event.envelope?.mailFrom ?? '').toLowerCase(), ...addresses(m.summary.from)])]);
+      const dst = sorted([...envelopePaths(s, 'RCPT'), ...ours.flatMap((m) => [...(m.event.envelope?.rcptTo ?? []).map((r) => bare(r).toLowerCase()), ...m.summary.to.flatMap(addresses), ...m.summary.cc.flatMap(addresses)])]);
       if (e.src.length > 0) check(file.name, `${label} sender addresses (MAIL FROM + From)`, list(sorted(e.src.map((x) => x.toLowerCase()))), list(src));
       if (e.dst.length > 0) check(file.name, `${label} recipient addresses (RCPT TO + To + Cc)`, list(sorted(e.dst.map((x) => x.toLowerCase()))), list(dst));
       const atts = ours.flatMap((m) => m.summary.attachments);
@@ -346,6 +350,15 @@ function judgeArkime(capture: string, run: CaptureRun, check: CheckFn): void {
       if (e.sha256.length > 0) check(file.name, `${label} attachment sha256`, list(sorted(e.sha256)), list(sorted(atts.map((x) => x.sha256).filter((h) => e.sha256.includes(h)))));
     }
   }
+}
+
+/** The paths of a session's MAIL FROM / RCPT TO commands, bare and lower-case (the null sender is ''; Arkime lists it too). */
+function envelopePaths(s: CapturedSession, verb: 'MAIL' | 'RCPT'): string[] {
+  return s.timeline.flatMap((e) => {
+    if (e.kind !== 'command' || e.verb !== verb) return [];
+    const m = /^(?:FROM|TO):\s*(<[^>]*>|[^\s<>]+)/i.exec(e.arg);
+    return m?.[1] === undefined ? [] : [bare(m[1]).toLowerCase()];
+  });
 }
 
 // --- suricata-verify ----------------------------------------------------------------------------
