@@ -27,7 +27,7 @@ export type SmtpVerb = (typeof SMTP_VERBS)[number];
 
 /** Anomaly codes this analyzer emits (stable). */
 export const SMTP_ANOMALIES = [
-  /** A reply arrived with no command waiting for it. */
+  /** A 2xx / 3xx reply arrived with no command waiting for it (4xx / 5xx unasked: the server closing, RFC 5321 §3.8). */
   'UNMATCHED_REPLY',
   /**
    * A 354 arrived while commands sent before the DATA were still waiting: the server skipped their
@@ -739,8 +739,10 @@ export class SmtpAnalyzer implements ProtocolAnalyzer {
     if (r.code === '354') this.skipToData(ts, frames);
     const p = this.pending.shift();
     this.entry({ ts, dir: 'server', kind: 'reply', verb: r.code, arg, frames, latencyUs: p === undefined ? undefined : ts - p.ts });
-    // RFC 5321 §3.8: a server may send 421 unasked when it shuts the session down.
-    if (p === undefined && r.code !== '421') {
+    // RFC 5321 §3.8: a server may send 421 unasked when it shuts the session down; others use
+    // other 4xx / 5xx codes for it (Exchange: "451 4.7.0 Timeout waiting for client input",
+    // zeek_smtp-multi-addr). Only an unasked positive reply is out of place.
+    if (p === undefined && (r.code.startsWith('2') || r.code.startsWith('3'))) {
       this.anomaly('UNMATCHED_REPLY', `reply ${r.code} with no command waiting`, 'server', { frames, ts });
       return;
     }

@@ -651,3 +651,15 @@ test('regression (ark_smtp-data-250): an unsolicited 421 at the end is no UNMATC
   assert.deepEqual(r.entries.filter((e) => e.kind === 'anomaly'), []);
   assert.equal(r.entries.at(-1)?.verb, '421');
 });
+
+test('regression (zeek_smtp-multi-addr): Exchange\'s unsolicited "451 4.7.0 Timeout waiting for client input" before it closes is no UNMATCHED_REPLY', () => {
+  const r = run([GREETING, ['client', 'MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\n'], ['server', '250 ok\r\n250 ok\r\n354 go\r\n'], ['client', 'hi\r\n.\r\n'], ['server', '250 queued\r\n'], ['server', '451 4.7.0 Timeout waiting for client input\r\n']]);
+  assert.deepEqual(r.entries.filter((e) => e.kind === 'anomaly'), []);
+  assert.deepEqual(r.entries.at(-1), { ts: 6000, dir: 'server', kind: 'reply', verb: '451', arg: '4.7.0 Timeout waiting for client input', frames: [6], latencyUs: undefined });
+  assert.equal(r.summary.outcome, 'delivered');
+});
+
+test('an unsolicited 2xx / 3xx reply is still an UNMATCHED_REPLY', () => {
+  const r = run([GREETING, ['client', 'NOOP\r\n'], ['server', '250 ok\r\n'], ['server', '250 again\r\n']]);
+  assert.deepEqual(r.entries.filter((e) => e.kind === 'anomaly').map((e) => e.verb), ['UNMATCHED_REPLY']);
+});
