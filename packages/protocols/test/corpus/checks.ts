@@ -106,8 +106,13 @@ function anomalyCodes(run: CaptureRun): string[] {
   return run.sessions.flatMap((s) => s.timeline.filter((e) => e.kind === 'anomaly').map((e) => e.verb));
 }
 
-/** Unfolded top-level header values of a raw mail, by lower-case name, in order. Latin-1, as bytes are. */
-export function rawHeaders(raw: Uint8Array): Map<string, string[]> {
+/**
+ * Unfolded top-level header values of a raw mail, by lower-case name, in order. Latin-1, as bytes are.
+ * 'rfc5322' unfolding removes the line breaks only; 'suricata' also drops the whitespace that starts
+ * each continuation line, as Suricata's eve `email` fields show it (sv_smtp-data-rejected:
+ * "(helo=COZOXORY.club)by ..." where the mail has "(helo=COZOXORY.club)" CRLF TAB "by ...").
+ */
+export function rawHeaders(raw: Uint8Array, unfold: 'rfc5322' | 'suricata' = 'rfc5322'): Map<string, string[]> {
   let end = raw.length;
   for (let i = 0; i + 1 < raw.length; i++) {
     if (raw[i] === 0x0a && (raw[i + 1] === 0x0a || (raw[i + 1] === 0x0d && raw[i + 2] === 0x0a))) {
@@ -121,7 +126,7 @@ export function rawHeaders(raw: Uint8Array): Map<string, string[]> {
     const colon = field.indexOf(':');
     if (colon <= 0) continue;
     const name = field.slice(0, colon).trim().toLowerCase();
-    const value = field.slice(colon + 1).replace(/\r?\n/g, '').trim();
+    const value = field.slice(colon + 1).replace(unfold === 'suricata' ? /\r?\n[ \t]*/g : /\r?\n/g, '').trim();
     out.set(name, [...(out.get(name) ?? []), value]);
   }
   return out;
@@ -398,7 +403,7 @@ function eveRecords(run: CaptureRun): EveRecord[] {
     if (s.opened.protocol === 'smtp') {
       const helo = s.closed?.helo;
       const txs: EveRecord[] = s.mails.map((m, i) => {
-        const h = rawHeaders(m.event.raw);
+        const h = rawHeaders(m.event.raw, 'suricata');
         const r: EveRecord = { event_type: 'smtp', ...flow, tx_id: i };
         if (helo !== undefined) r['smtp.helo'] = helo;
         if (m.event.envelope) {
