@@ -589,7 +589,10 @@ export class TcpReassembler {
     const dataEnd = Math.min(a + Math.min(payload.length, wire), b);
     if (h.pieces.length === 0 && a <= h.off) {
       // The common case: in order, nothing buffered. No copy.
-      if (dataEnd > from && conn.handler !== null) conn.handler.data(dir, payload.subarray(from - a, dataEnd - a), frame, ts);
+      if (dataEnd > from && conn.handler !== null) {
+        const whole = from === a && dataEnd - a === payload.length;
+        conn.handler.data(dir, whole ? payload : payload.subarray(from - a, dataEnd - a), frame, ts);
+      }
       const gapFrom = dataEnd > from ? dataEnd : from;
       if (dataEnd > from) h.advance(dataEnd - from);
       if (b > gapFrom) this.gap(conn, h, dir, b - gapFrom, ts);
