@@ -357,13 +357,17 @@ export class LineReader {
     while (pos < end) {
       switch (this.dotState) {
         case DotState.MidLine: {
-          const lf = bytes.indexOf(LF, pos);
-          if (lf === -1) {
+          // Only a dot at a line start matters, so look for dots, not line ends: a base64 part
+          // (most of a mail with an attachment) has a line end every 76 bytes and no dot at all.
+          const dot = bytes.indexOf(DOT, pos + 1);
+          if (dot === -1) {
+            this.dotState = bytes[end - 1] === LF ? DotState.LineStart : DotState.MidLine;
             pos = end;
             break;
           }
-          pos = lf + 1;
-          this.dotState = DotState.LineStart;
+          pos = dot;
+          this.dotState = bytes[dot - 1] === LF ? DotState.LineStart : DotState.MidLine;
+          if (this.dotState === DotState.MidLine) pos = dot + 1;
           break;
         }
         case DotState.LineStart: {
