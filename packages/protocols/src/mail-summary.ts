@@ -183,6 +183,61 @@ function headerEnd(raw: Uint8Array): number {
   return raw.length;
 }
 
+/**
+ * A mail's header section past this size is flagged. Zeek flags the same thing at the same size
+ * (weird `exceeded_mime_max_header_bytes` 65536 on zeek_mime-header-size-limit); Postfix refuses
+ * headers past 100 KiB (header_size_limit); real headers are a few KiB even after many relays.
+ */
+export const MAX_MAIL_HEADER_BYTES = 64 * 1024;
+/** RFC 2046 §5.1.1: a boundary is 1 to 70 characters (sv_bug-1449-01 overflowed a parser with 296). */
+export const MAX_MIME_BOUNDARY_CHARS = 70;
+
+/** A violation found in a mail's top-level header section (see `mailHeaderAnomalies`). */
+export interface MailHeaderAnomaly {
+  readonly code: 'MAIL_HEADER_TOO_LARGE' | 'MIME_BOUNDARY_TOO_LONG';
+  readonly message: string;
+}
+
+const latin1Decoder = new TextDecoder('latin1');
+
+/**
+ * Checks a mail's top-level header section, synchronously and without the MIME library, so that
+ * the protocol analyzers can put the result on the timeline when they emit the mail: a header
+ * section larger than `MAX_MAIL_HEADER_BYTES` (its blank line not found within it counts as larger
+ * when the mail goes on) and a multipart boundary longer than `MAX_MIME_BOUNDARY_CHARS`. Reads at
+ * most `MAX_MAIL_HEADER_BYTES` + 3 bytes of `raw`; never throws.
+ */
+export function mailHeaderAnomalies(raw: Uint8Array): MailHeaderAnomaly[] {
+  const out: MailHeaderAnomaly[] = [];
+  const end = headerSectionEnd(raw, MAX_MAIL_HEADER_BYTES);
+  if (end > MAX_MAIL_HEADER_BYTES) {
+    out.push({ code: 'MAIL_HEADER_TOO_LARGE', message: `mail header section larger than ${MAX_MAIL_HEADER_BYTES} bytes` });
+  }
+  const head = latin1Decoder.decode(raw.subarray(0, Math.min(end, MAX_MAIL_HEADER_BYTES))).replace(/\r?\n[ \t]+/g, ' ');
+  const contentType = /^content-type:([^\r\n]*)/im.exec(head)?.[1];
+  const boundary = contentType === undefined ? undefined : /;\s*boundary\s*=\s*(?:"([^"]*)"|([^;\s]+))/i.exec(contentType);
+  const b = boundary?.[1] ?? boundary?.[2];
+  if (b !== undefined && b.length > MAX_MIME_BOUNDARY_CHARS) {
+    out.push({ code: 'MIME_BOUNDARY_TOO_LONG', message: `multipart boundary of ${b.length} characters (RFC 2046 allows ${MAX_MIME_BOUNDARY_CHARS})` });
+  }
+  return out;
+}
+
+/**
+ * Length of the header section (up to the LF before its blank line), or `raw.length` when there is
+ * no blank line; a value past `limit` only says "past the limit" (the scan stops there).
+ */
+function headerSectionEnd(raw: Uint8Array, limit: number): number {
+  if (raw[0] === 0x0a || (raw[0] === 0x0d && raw[1] === 0x0a)) return 0;
+  let lf = raw.indexOf(0x0a);
+  while (lf !== -1) {
+    if (lf > limit) return lf;
+    if (raw[lf + 1] === 0x0a || (raw[lf + 1] === 0x0d && raw[lf + 2] === 0x0a)) return lf + 1;
+    lf = raw.indexOf(0x0a, lf + 1);
+  }
+  return raw.length;
+}
+
 function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);

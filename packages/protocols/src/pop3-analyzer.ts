@@ -23,6 +23,7 @@ import type { Direction } from './types.ts';
 import type { EngineLimits } from './limits.ts';
 import { LineReader, type LineInfo, type LineReaderSink, type ReaderMode } from './line-reader.ts';
 import { MailBuffer } from './mail-buffer.ts';
+import { mailHeaderAnomalies } from './mail-summary.ts';
 import { decodeBase64, decodeBase64Text, parseCramMd5, parseNtlm, parsePlain, parseXoauth2, type SaslCredential } from './sasl.ts';
 
 /** The POP3 commands this analyzer understands; anything else is `UNKNOWN_COMMAND`. */
@@ -63,6 +64,8 @@ export type Pop3Command = (typeof POP3_COMMANDS)[number];
  * - `CONTENT_GAP`: bytes of the dialogue were never captured; says what they cut.
  * - `TOO_MANY_DELETIONS`: more distinct DELE'd message numbers than the analyzer tracks.
  * - `NOT_POP3`: too many violations in a row; the analyzer stops parsing this connection.
+ * - `MAIL_HEADER_TOO_LARGE`, `MIME_BOUNDARY_TOO_LONG`: a retrieved mail's header section is past
+ *   `MAX_MAIL_HEADER_BYTES`, or its multipart boundary past RFC 2046's 70 characters (mail-summary.ts).
  */
 export const POP3_ANOMALIES = [
   'UNMATCHED_RESPONSE',
@@ -81,6 +84,8 @@ export const POP3_ANOMALIES = [
   'CONTENT_GAP',
   'TOO_MANY_DELETIONS',
   'NOT_POP3',
+  'MAIL_HEADER_TOO_LARGE',
+  'MIME_BOUNDARY_TOO_LONG',
 ] as const;
 /** An anomaly code this analyzer emits. */
 export type Pop3Anomaly = (typeof POP3_ANOMALIES)[number];
@@ -709,6 +714,7 @@ export class Pop3Analyzer implements ProtocolAnalyzer {
       frames: mergeFrames(buf.frames, termFrames, this.limits.maxFramesPerUnit),
     });
     this.mailCount++;
+    for (const a of mailHeaderAnomalies(raw)) this.anomaly(a.code, 'server', ts, buf.frames, `mail ${this.mailCount}: ${a.message}`);
     const mail: ExtractedMail = {
       index: this.mailCount,
       direction: 'retrieved',

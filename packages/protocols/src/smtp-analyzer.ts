@@ -15,6 +15,7 @@ import type { EngineLimits } from './limits.ts';
 import type { Direction } from './types.ts';
 import { LineReader, type LineInfo, type LineReaderSink, type ReaderMode } from './line-reader.ts';
 import { MailBuffer } from './mail-buffer.ts';
+import { mailHeaderAnomalies } from './mail-summary.ts';
 import { decodeBase64, parseCramMd5, parseNtlm, parsePlain, parseXoauth2, type SaslCredential } from './sasl.ts';
 
 /** Commands the analyzer knows; anything else is recorded with an `UNKNOWN_COMMAND` anomaly. */
@@ -62,6 +63,12 @@ export const SMTP_ANOMALIES = [
   'DATA_AFTER_TLS',
   /** STARTTLS was accepted but the client went on in plaintext (a capture decrypted before it was saved). */
   'STARTTLS_PLAINTEXT',
+  /** Commands arrived before the server's greeting (RFC 5321 §3.1, §4.3.1; ark_smtp-moloch-bof). */
+  'CLIENT_SPOKE_BEFORE_GREETING',
+  /** A mail's header section is larger than `MAX_MAIL_HEADER_BYTES` (zeek_mime-header-size-limit). */
+  'MAIL_HEADER_TOO_LARGE',
+  /** A multipart boundary longer than RFC 2046's 70 characters (sv_bug-1449-01-stackoverflow). */
+  'MIME_BOUNDARY_TOO_LONG',
 ] as const;
 export type SmtpAnomaly = (typeof SMTP_ANOMALIES)[number];
 
@@ -198,6 +205,8 @@ export class SmtpAnalyzer implements ProtocolAnalyzer {
   /** The first reply was not a greeting (connection picked up mid-stream). */
   private greetingMissed = false;
   private heloArg: string | undefined;
+  /** Verbs the client sent before any server byte (the first few): reported when a greeting follows. */
+  private readonly earlyVerbs: string[] = [];
   private ehloCapabilities: string[] = [];
   private reply: ReplyInProgress | undefined;
   private tx: Transaction | undefined;
@@ -436,6 +445,7 @@ export class SmtpAnalyzer implements ProtocolAnalyzer {
     const verb = (sp === -1 ? text : text.slice(0, sp)).toUpperCase();
     const arg = sp === -1 ? '' : text.slice(sp + 1);
     const known = (SMTP_VERBS as readonly string[]).includes(verb);
+    if (!this.serverSeen && this.earlyVerbs.length < 8) this.earlyVerbs.push(verb);
     this.entry({ ts: info.ts, dir: 'client', kind: 'command', verb, arg: verb === 'AUTH' ? maskAuthArg(arg) : arg, frames: info.frames });
     if (!known) {
       this.anomaly('UNKNOWN_COMMAND', `unknown command ${JSON.stringify(verb.slice(0, 32))}`, 'client', info);
@@ -528,6 +538,7 @@ export class SmtpAnalyzer implements ProtocolAnalyzer {
     if (mail.command === 'DATA') {
       this.entry({ ts, dir: 'client', kind: 'data', verb: 'DATA', arg: bytesText(mail.buffer), frames: mail.buffer.frames.slice() });
     }
+    for (const a of mailHeaderAnomalies(mail.buffer.bytes())) this.anomaly(a.code, `mail ${mail.index}: ${a.message}`, 'client', { frames: mail.buffer.frames, ts });
     if (!seenEnd) {
       this.emitMail(mail);
       return;
@@ -723,6 +734,9 @@ export class SmtpAnalyzer implements ProtocolAnalyzer {
     const arg = r.lines.join('\n');
     if (this.isGreeting(r.code)) {
       this.entry({ ts, dir: 'server', kind: 'reply', verb: r.code, arg, frames });
+      if (this.earlyVerbs.length > 0) {
+        this.anomaly('CLIENT_SPOKE_BEFORE_GREETING', `${this.earlyVerbs.join(', ')} sent before the server said anything`, 'client', { frames, ts });
+      }
       this.greetingText = r.lines[0] ?? '';
       if (r.code === '554') {
         this.state = 'REFUSED';

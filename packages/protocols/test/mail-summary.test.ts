@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { sha256Hex, summarizeMail } from '../src/mail-summary.ts';
+import { mailHeaderAnomalies, sha256Hex, summarizeMail } from '../src/mail-summary.ts';
 import type { MailSummary } from '../src/events.ts';
 
 const EXPECTED = join(dirname(fileURLToPath(import.meta.url)), '../../../../shared/corpus/expected');
@@ -222,4 +222,28 @@ test('RFC 2231 continued, charset-tagged filename and group addresses', async ()
   assert.equal(s.attachments[0]?.filename, 'résumé.pdf');
   assert.equal(s.attachments[0]?.size, 3);
   assert.equal(s.attachments[0]?.sha256, sha256Hex(new Uint8Array([0, 1, 2])));
+});
+
+test('mailHeaderAnomalies: a header section past 64 KiB (zeek_mime-header-size-limit) is MAIL_HEADER_TOO_LARGE', () => {
+  const folded = `From: a@example.org\r\nSubject: CVE-CANDIDATE\r\n${' x\r\n'.repeat(20_000)}\r\nbody\r\n`;
+  assert.deepEqual(mailHeaderAnomalies(new TextEncoder().encode(folded)).map((a) => a.code), ['MAIL_HEADER_TOO_LARGE']);
+  // The same header without its blank line (a mail cut short) is still too large.
+  assert.deepEqual(mailHeaderAnomalies(new TextEncoder().encode(folded.slice(0, 70_000))).map((a) => a.code), ['MAIL_HEADER_TOO_LARGE']);
+  assert.deepEqual(mailHeaderAnomalies(new TextEncoder().encode(`Subject: x\r\n${' x\r\n'.repeat(1000)}\r\nbody\r\n`)), []);
+});
+
+test('mailHeaderAnomalies: a multipart boundary longer than RFC 2046\'s 70 characters (sv_bug-1449-01) is MIME_BOUNDARY_TOO_LONG', () => {
+  const mail = (b: string, quoted = true): Uint8Array =>
+    new TextEncoder().encode(`Content-Type: multipart/mixed;\r\n boundary=${quoted ? `"${b}"` : b}\r\n\r\n--${b}\r\n\r\ntext\r\n--${b}--\r\n`);
+  assert.deepEqual(mailHeaderAnomalies(mail('A'.repeat(296))).map((a) => a.code), ['MIME_BOUNDARY_TOO_LONG']);
+  assert.deepEqual(mailHeaderAnomalies(mail('A'.repeat(71), false)).map((a) => a.code), ['MIME_BOUNDARY_TOO_LONG']);
+  assert.deepEqual(mailHeaderAnomalies(mail('A'.repeat(70))), []);
+  assert.deepEqual(mailHeaderAnomalies(mail('=_frontier', false)), []);
+});
+
+test('mailHeaderAnomalies: the corpus mails of happy-path captures have none', () => {
+  for (const capture of ['zeek_smtp.pcap', 'ark_smtp-zip.pcap', 'sv_mime-quoted-printable.pcap']) {
+    for (const raw of mailsOf(capture)) assert.deepEqual(mailHeaderAnomalies(raw), [], capture);
+  }
+  assert.deepEqual(mailHeaderAnomalies(new Uint8Array(0)), []);
 });

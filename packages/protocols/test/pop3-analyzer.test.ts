@@ -668,3 +668,12 @@ describe('split invariance', () => {
     });
   }
 });
+
+test('a retrieved mail with a multipart boundary past 70 characters gets MIME_BOUNDARY_TOO_LONG after its data entry', () => {
+  const mail = `Content-Type: multipart/mixed; boundary="${'A'.repeat(296)}"\r\n\r\nbody\r\n`;
+  const r = run([GREETING, ...LOGIN, ['c', 'RETR 1\r\n'], ['s', `+OK\r\n${mail}.\r\n`]]);
+  assert.deepEqual(anomalies(r), ['MIME_BOUNDARY_TOO_LONG']);
+  const i = r.entries.findIndex((e) => e.kind === 'anomaly');
+  assert.equal(r.entries[i - 1]?.kind, 'data');
+  assert.equal(r.mails.length, 1);
+});

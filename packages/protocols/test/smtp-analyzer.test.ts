@@ -378,6 +378,15 @@ test('one-sided capture: DATA enters the body without a 354; mails have no final
   assert.equal(r.summary.outcome, 'incomplete');
 });
 
+test('zeek_mime-header-size-limit and sv_bug-1449-01: a mail\'s oversized header or boundary is an anomaly on the timeline when its data ends', () => {
+  const header = `Subject: CVE-CANDIDATE\r\n${' x\r\n'.repeat(20_000)}`;
+  const boundary = `Content-Type: multipart/mixed; boundary="${'A'.repeat(296)}"\r\n`;
+  const r = run([GREETING, ['client', 'MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\n'], ['server', '250 ok\r\n250 ok\r\n354 go\r\n'], ['client', `${boundary}${header}\r\nbody\r\n.\r\n`], ['server', '250 ok\r\n']]);
+  const anomalies = r.entries.filter((e) => e.kind === 'anomaly');
+  assert.deepEqual(anomalies.map((e) => [e.verb, e.dir, e.frames, e.ts]), [['MAIL_HEADER_TOO_LARGE', 'client', [4], 4000], ['MIME_BOUNDARY_TOO_LONG', 'client', [4], 4000]]);
+  assert.equal(r.mails.length, 1);
+});
+
 test('a client that talks before the greeting (moloch-bof): commands queued, the greeting pairs with none', () => {
   const r = run([
     ['client', 'HELO x\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\nSubject: bof\r\n\r\nAAAA\r\n.\r\n'],
@@ -391,7 +400,8 @@ test('a client that talks before the greeting (moloch-bof): commands queued, the
   assert.equal(r.summary.greeting, 'mx ESMTP');
   assert.deepEqual(r.mails.map((m) => [m.raw, m.finalReply, m.complete]), [['Subject: bof\r\n\r\nAAAA\r\n', '250', true]]);
   assert.equal(r.summary.outcome, 'delivered');
-  assert.equal(r.entries.filter((e) => e.kind === 'anomaly').length, 0);
+  // RFC 5321 §3.1 / §4.3.1: the client waits for the greeting (Postfix's postscreen calls this PREGREET).
+  assert.deepEqual(r.entries.filter((e) => e.kind === 'anomaly').map((e) => [e.verb, e.dir, e.frames]), [['CLIENT_SPOKE_BEFORE_GREETING', 'client', [2]]]);
 });
 
 test('a body read on an assumed 354 that the server then refuses is emitted once, with the refusal', () => {
