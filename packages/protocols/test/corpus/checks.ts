@@ -426,9 +426,24 @@ function eveRecords(run: CaptureRun): EveRecord[] {
       if (txs.length === 0 && hasDialogue(s)) txs.push({ event_type: 'smtp', ...flow, tx_id: 0, ...(helo !== undefined ? { 'smtp.helo': helo } : {}) });
       out.push(...txs);
     } else {
-      // POP3: one record per command and the reply that answered it.
+      // POP3: one record per command and the reply that answered it, and - as Suricata logs the
+      // greeting as a transaction of its own, with a response and no request (sv_pop3: 56 records
+      // for 55 commands) - one for a reply that comes before any command.
       let tx = 0;
       const t = s.timeline;
+      const respond = (r: EveRecord, reply: CapturedSession['timeline'][number]): void => {
+        const lines = reply.arg.split('\n');
+        r['pop3.response.success'] = reply.verb === '+OK';
+        r['pop3.response.status'] = reply.verb === '+OK' ? 'OK' : 'ERR';
+        r['pop3.response.header'] = lines[0] ?? '';
+        lines.slice(1).forEach((l, j) => (r[`pop3.response.data[${j}]`] = l));
+      };
+      const greeting = t.find((x) => x.kind === 'reply' || x.kind === 'command');
+      if (greeting?.kind === 'reply') {
+        const r: EveRecord = { event_type: 'pop3', ...flow, tx_id: tx++ };
+        respond(r, greeting);
+        out.push(r);
+      }
       t.forEach((e, i) => {
         if (e.kind !== 'command') return;
         const r: EveRecord = { event_type: 'pop3', ...flow, tx_id: tx++, 'pop3.request.command': e.verb };
@@ -436,13 +451,7 @@ function eveRecords(run: CaptureRun): EveRecord[] {
         r['pop3.request.args'] = args;
         args.forEach((a, j) => (r[`pop3.request.args[${j}]`] = a));
         const reply = t.slice(i + 1).find((x) => x.kind === 'reply' || x.kind === 'command');
-        if (reply?.kind === 'reply') {
-          const lines = reply.arg.split('\n');
-          r['pop3.response.success'] = reply.verb === '+OK';
-          r['pop3.response.status'] = reply.verb === '+OK' ? 'OK' : 'ERR';
-          r['pop3.response.header'] = lines[0] ?? '';
-          lines.slice(1).forEach((l, j) => (r[`pop3.response.data[${j}]`] = l));
-        }
+        if (reply?.kind === 'reply') respond(r, reply);
         out.push(r);
       });
     }
