@@ -445,7 +445,7 @@ export class SmtpAnalyzer implements ProtocolAnalyzer {
     const verb = (sp === -1 ? text : text.slice(0, sp)).toUpperCase();
     const arg = sp === -1 ? '' : text.slice(sp + 1);
     const known = (SMTP_VERBS as readonly string[]).includes(verb);
-    if (!this.serverSeen && this.earlyVerbs.length < 8) this.earlyVerbs.push(verb);
+    if (!this.serverSeen && this.earlyVerbs.length < 8) this.earlyVerbs.push(verb === '' ? '(empty line)' : verb.slice(0, 32));
     this.entry({ ts: info.ts, dir: 'client', kind: 'command', verb, arg: verb === 'AUTH' ? maskAuthArg(arg) : arg, frames: info.frames });
     if (!known) {
       this.anomaly('UNKNOWN_COMMAND', `unknown command ${JSON.stringify(verb.slice(0, 32))}`, 'client', info);
