@@ -1,27 +1,28 @@
 /**
- * Worker thread for `engine-bench.ts --workers N`: summarises mails off the main thread.
- * In: `{ id, raw }` (raw transferred). Out: `{ id, summary }`.
+ * Worker thread for `engine-bench.ts --workers N`: summarises mails off the main thread, a batch
+ * per message. In: `{ raws }` (their buffers transferred). Out: `{ summaries }`, in the same order.
  */
 import { parentPort } from 'node:worker_threads';
 import { summarizeMail } from '@mailscope/protocols/mail-summary';
 import type { MailSummary } from '@mailscope/protocols/events';
 
 export interface SummaryRequest {
-  readonly id: number;
-  readonly raw: Uint8Array;
+  readonly raws: readonly Uint8Array[];
 }
 
 export interface SummaryResponse {
-  readonly id: number;
-  readonly summary: MailSummary;
+  readonly summaries: readonly MailSummary[];
 }
 
 const port = parentPort;
 if (port !== null) {
   port.on('message', (req: SummaryRequest) => {
-    void summarizeMail(req.raw).then((summary) => {
-      const res: SummaryResponse = { id: req.id, summary };
+    // One mail at a time: parsing them concurrently would hold every parse's state at once.
+    void (async () => {
+      const summaries: MailSummary[] = [];
+      for (const raw of req.raws) summaries.push(await summarizeMail(raw));
+      const res: SummaryResponse = { summaries };
       port.postMessage(res);
-    });
+    })();
   });
 }
