@@ -15,7 +15,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, openSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -120,16 +120,9 @@ class Summarizer {
   nonAsciiSubjects = 0;
 
   constructor(workers: number, youngGenerationMb: number) {
-    for (let i = 0; i < workers; i++) {
-      // Node 20 does not carry `--import tsx` into workers: register tsx in the worker, then load it.
-      // (tsx's CommonJS hook would spare the worker's loader thread, ~15 MB, but summarised at a
-      // third of the speed.)
-      const url = pathToFileURL(resolve(HERE, 'summary-worker.ts')).href;
-      const boot = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(url)}); })`;
-      const w = new Worker(boot, {
-        eval: true,
-        resourceLimits: { maxYoungGenerationSizeMb: youngGenerationMb },
-      });
+    const entry = workers > 0 ? compileWorker() : undefined;
+    for (let i = 0; i < workers && entry !== undefined; i++) {
+      const w = new Worker(entry, { resourceLimits: { maxYoungGenerationSizeMb: youngGenerationMb } });
       w.on('message', (res: SummaryResponse) => {
         for (const s of res.summaries) this.done(s);
       });
@@ -200,6 +193,37 @@ class Summarizer {
     await this.below(0);
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
+}
+
+/**
+ * The summary worker as plain JavaScript: summary-worker.ts and the engine's src/*.ts transpiled
+ * (TypeScript's transpileModule, in a child process so that the compiler's memory does not count)
+ * into bench-data/.summary-worker/, where `postal-mime` and `@noble/hashes` resolve from the repo's
+ * node_modules. The same code as under tsx, without a tsx loader thread per worker (an isolate of
+ * ~15-30 MB each) and without esbuild's keepNames wrappers.
+ */
+function compileWorker(): URL {
+  const out = resolve(HERE, '../../../bench-data/.summary-worker');
+  const src = resolve(HERE, '../src');
+  const files = [resolve(HERE, 'summary-worker.ts'), ...readdirSync(src).filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts')).map((f) => resolve(src, f))];
+  const script = `
+    import ts from 'typescript';
+    import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+    import { basename, join } from 'node:path';
+    const [out, ...files] = process.argv.slice(1);
+    mkdirSync(out, { recursive: true });
+    for (const f of files) {
+      const { outputText } = ts.transpileModule(readFileSync(f, 'utf8'), {
+        compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: true },
+      });
+      const js = outputText
+        .replace(/(from '\\.\\/[\\w-]+)\\.ts'/g, "$1.mjs'")
+        .replace(/from '@mailscope\\/protocols\\/([\\w-]+)'/g, "from './$1.mjs'");
+      writeFileSync(join(out, basename(f).replace(/\\.ts$/, '.mjs')), js);
+    }`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script, out, ...files], { cwd: HERE, stdio: 'inherit' });
+  if (r.status !== 0) throw new Error(`compiling the summary worker failed (${r.status ?? r.signal ?? '?'})`);
+  return pathToFileURL(resolve(out, 'summary-worker.mjs'));
 }
 
 interface Tally {
