@@ -215,9 +215,29 @@ class Half {
   }
 }
 
+/** Stands in for both halves of a remembered closed connection; never written. */
+const CLOSED_HALF = new Half();
+
+const C_STARTED = 1;
+const C_ISN_KNOWN = 2;
+const S_STARTED = 4;
+const S_ISN_KNOWN = 8;
+
 class Conn {
-  readonly c = new Half();
-  readonly s = new Half();
+  /** The halves while open; `CLOSED_HALF` once closed and remembered (see `remember`). */
+  c = new Half();
+  s = new Half();
+  /**
+   * What a remembered closed connection keeps of its halves: ISN and next seq of each side as
+   * int32 (small integers, no boxed numbers) and the C_* / S_* bits. Two full halves, with their
+   * piece lists and boxed numbers, were two thirds of a closed record, and a capture's worth of
+   * closed records (up to `maxConnections`) was most of the engine's heap.
+   */
+  cIsn = 0;
+  cNext = 0;
+  sIsn = 0;
+  sNext = 0;
+  closedBits = 0;
   closed = false;
   closedTs = 0;
   /** Last packet time, µs. */
@@ -242,6 +262,19 @@ class Conn {
     const c = this.info.client;
     return seg.srcPort === c.port && seg.src === c.addr;
   }
+}
+
+/** Keeps of a closing connection only what `onClosed` reads, and lets its halves go. */
+function remember(conn: Conn): void {
+  const { c, s } = conn;
+  conn.cIsn = c.isn | 0;
+  conn.cNext = c.next | 0;
+  conn.sIsn = s.isn | 0;
+  conn.sNext = s.next | 0;
+  conn.closedBits =
+    (c.started ? C_STARTED : 0) | (c.isnKnown ? C_ISN_KNOWN : 0) | (s.started ? S_STARTED : 0) | (s.isnKnown ? S_ISN_KNOWN : 0);
+  conn.c = CLOSED_HALF;
+  conn.s = CLOSED_HALF;
 }
 
 /**
@@ -448,6 +481,7 @@ export class TcpReassembler {
     conn.handler = null;
     if (reason === 'fin' || reason === 'rst') {
       // Remembered, so that trailing ACKs and retransmissions are not taken for a new connection.
+      remember(conn);
       conn.prev = this.closedTail;
       conn.next = null;
       if (this.closedTail !== null) this.closedTail.next = conn;
@@ -465,25 +499,30 @@ export class TcpReassembler {
    * starts something new (a SYN with a new ISN, or a seq far from where the sender stopped).
    */
   private onClosed(conn: Conn, isClient: boolean, seg: TcpSegment, pureSyn: boolean): SegmentVerdict | null {
-    const h = isClient ? conn.c : conn.s;
-    const o = isClient ? conn.s : conn.c;
+    const bits = conn.closedBits;
+    const hStarted = (bits & (isClient ? C_STARTED : S_STARTED)) !== 0;
+    const hIsnKnown = (bits & (isClient ? C_ISN_KNOWN : S_ISN_KNOWN)) !== 0;
+    const hIsn = (isClient ? conn.cIsn : conn.sIsn) >>> 0;
+    const hNext = (isClient ? conn.cNext : conn.sNext) >>> 0;
+    const oStarted = (bits & (isClient ? S_STARTED : C_STARTED)) !== 0;
+    const oIsn = (isClient ? conn.sIsn : conn.cIsn) >>> 0;
     const syn = (seg.flags & SYN) !== 0;
     if (pureSyn) {
-      if (!(isClient && h.isnKnown && seg.seq === h.isn)) return null;
-    } else if (h.started) {
-      const d = (seg.seq - h.next) | 0;
+      if (!(isClient && hIsnKnown && seg.seq === hIsn)) return null;
+    } else if (hStarted) {
+      const d = (seg.seq - hNext) | 0;
       if (d > CLOSED_SEQ_WINDOW || d < -CLOSED_SEQ_WINDOW) return null;
     }
     const span = Math.max(seg.payloadLenOnWire, seg.payload.length) + ((seg.flags & FIN) !== 0 ? 1 : 0) + (syn ? 1 : 0);
-    const rel = (seg.seq - h.next) | 0;
-    const old = h.started && span > 0 && rel + span <= 0;
+    const rel = (seg.seq - hNext) | 0;
+    const old = hStarted && span > 0 && rel + span <= 0;
     if (old) this.st.retransmissions++;
     return {
       conn: conn.info,
       dir: isClient ? 'client' : 'server',
       analysis: old ? ANALYSIS[RETRANSMISSION]! : NO_ANALYSIS,
-      relSeq: h.started ? (seg.seq - h.isn) >>> 0 : seg.seq,
-      relAck: (seg.flags & ACK) !== 0 && o.started ? (seg.ack - o.isn) >>> 0 : 0,
+      relSeq: hStarted ? (seg.seq - hIsn) >>> 0 : seg.seq,
+      relAck: (seg.flags & ACK) !== 0 && oStarted ? (seg.ack - oIsn) >>> 0 : 0,
     };
   }
 
