@@ -8,8 +8,13 @@
  *   (the charset such mails are written in, and what Arkime shows; postal-mime would show U+FFFD).
  * - postal-mime ends every line of a quoted-printable or 7bit/8bit/binary part with LF, the last
  *   one included; RFC 2046 §5.1.1 gives the line break before a boundary to the boundary, so that
- *   final LF is dropped from such attachments (Suricata's sizes and sha256 agree). Line breaks
- *   inside 7bit/8bit text attachments stay LF, as postal-mime normalises them.
+ *   final LF is dropped from such attachments (Suricata's sizes and sha256 agree). In 7bit, 8bit
+ *   and binary parts the other line breaks get back the CR they were sent with when the mail's
+ *   lines end in CRLF, as every mail that crossed SMTP does (RFC 5321 §2.3.8): the attachment is
+ *   the bytes that were sent. Quoted-printable parts keep postal-mime's LF: its decoder writes LF
+ *   both for a hard line break (RFC 2045 §6.7: CRLF) and for an encoded =0A, which cannot be told
+ *   apart afterwards; Suricata's LF agrees where the line ends are encoded (related.patch in
+ *   sv_mime-quoted-printable), Zeek's CRLF where they are hard breaks (NEWS.txt in zeek_smtp).
  */
 import PostalMime from 'postal-mime';
 import type { Address, Attachment, Email } from 'postal-mime';
@@ -42,13 +47,13 @@ export async function summarizeMail(raw: Uint8Array): Promise<MailSummary> {
     const parser = new PostalMime({ attachmentEncoding: 'arraybuffer' });
     recordTransferEncodings(parser, encodings);
     const email = await parser.parse(repairHeaderCharset(raw));
-    return toSummary(email, encodings);
+    return toSummary(email, encodings, usesCrlf(raw));
   } catch (err) {
     return { to: [], cc: [], attachments: [], parseError: errorMessage(err) };
   }
 }
 
-function toSummary(email: Email, encodings: ReadonlyMap<Attachment, string>): MailSummary {
+function toSummary(email: Email, encodings: ReadonlyMap<Attachment, string>, crlf: boolean): MailSummary {
   const from = email.from === undefined ? [] : formatAddresses([email.from]);
   return {
     ...(email.subject !== undefined ? { subject: email.subject } : {}),
@@ -57,20 +62,16 @@ function toSummary(email: Email, encodings: ReadonlyMap<Attachment, string>): Ma
     cc: formatAddresses(email.cc ?? []),
     ...(email.date !== undefined && email.date !== '' ? { date: email.date } : {}),
     ...(email.messageId !== undefined && email.messageId !== '' ? { messageId: email.messageId } : {}),
-    attachments: email.attachments.map((a) => toAttachment(a, encodings.get(a))),
+    attachments: email.attachments.map((a) => toAttachment(a, encodings.get(a), crlf)),
   };
 }
 
-function toAttachment(a: Attachment, transferEncoding: string | undefined): AttachmentSummary {
+function toAttachment(a: Attachment, transferEncoding: string | undefined, crlf: boolean): AttachmentSummary {
   let content =
     typeof a.content === 'string' ? new TextEncoder().encode(a.content) : new Uint8Array(a.content);
-  if (
-    transferEncoding !== undefined &&
-    transferEncoding !== 'base64' &&
-    content.length > 0 &&
-    content[content.length - 1] === 0x0a
-  ) {
-    content = content.subarray(0, content.length - 1);
+  if (transferEncoding !== undefined && transferEncoding !== 'base64') {
+    if (content.length > 0 && content[content.length - 1] === 0x0a) content = content.subarray(0, content.length - 1);
+    if (crlf && IDENTITY_ENCODINGS.has(transferEncoding)) content = lfToCrlf(content);
   }
   return {
     ...(a.filename !== null && a.filename !== '' ? { filename: a.filename } : {}),
@@ -79,6 +80,30 @@ function toAttachment(a: Attachment, transferEncoding: string | undefined): Atta
     sha256: sha256Hex(content),
     ...(a.disposition !== null ? { disposition: a.disposition } : {}),
   };
+}
+
+/** Transfer encodings whose body is the attachment's bytes as they are (RFC 2045 §6.2). */
+const IDENTITY_ENCODINGS: ReadonlySet<string> = new Set(['7bit', '8bit', 'binary']);
+
+/** Whether the mail's first line ends in CRLF (then every line was sent so). */
+function usesCrlf(raw: Uint8Array): boolean {
+  const lf = raw.indexOf(0x0a);
+  return lf > 0 && raw[lf - 1] === 0x0d;
+}
+
+/** Every LF not already preceded by CR becomes CRLF. */
+function lfToCrlf(bytes: Uint8Array): Uint8Array {
+  let bare = 0;
+  for (let i = bytes.indexOf(0x0a); i !== -1; i = bytes.indexOf(0x0a, i + 1)) if (bytes[i - 1] !== 0x0d) bare++;
+  if (bare === 0) return bytes;
+  const out = new Uint8Array(bytes.length + bare);
+  let o = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i]!;
+    if (b === 0x0a && bytes[i - 1] !== 0x0d) out[o++] = 0x0d;
+    out[o++] = b;
+  }
+  return out;
 }
 
 /** `Name <addr>` when the mailbox has a display name, else `addr`; group members flattened. */

@@ -164,6 +164,24 @@ test('zeek_smtp: Cc is listed and NEWS.txt is an attachment', async () => {
   assert.ok(cc.cc.length > 0, 'the "Bro SMTP CC Header" mail has a Cc');
   const first = await summaryOf('zeek_smtp.pcap');
   assert.equal(first.attachments[0]?.filename, 'NEWS.txt');
+  // NEWS.txt is quoted-printable with hard line breaks: postal-mime decodes them to LF, as it does
+  // =0A, so 10544 (Zeek, which keeps CRLF and the boundary's CRLF too, says 10809).
+  assert.equal(first.attachments[0]?.size, 10544);
+});
+
+test('a 7bit text attachment keeps the CRLF line ends it was sent with; quoted-printable keeps LF like Suricata', async () => {
+  const mail = new TextEncoder().encode(
+    'Subject: t\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nbody\r\n' +
+      '--b\r\nContent-Type: text/plain\r\nContent-Disposition: attachment; filename=a.txt\r\n\r\none\r\ntwo\r\n' +
+      '--b\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: quoted-printable\r\nContent-Disposition: attachment; filename=q.txt\r\n\r\ncaf=C3=A9\r\nsoft=\r\nbreak\r\n' +
+      '--b--\r\n',
+  );
+  const s = await summarizeMail(mail);
+  const a = s.attachments.find((x) => x.filename === 'a.txt');
+  const q = s.attachments.find((x) => x.filename === 'q.txt');
+  assert.equal(a?.size, 'one\r\ntwo'.length);
+  assert.equal(a?.sha256, sha256Hex(new TextEncoder().encode('one\r\ntwo')));
+  assert.equal(q?.sha256, sha256Hex(new TextEncoder().encode('caf\u00e9\nsoftbreak')));
 });
 
 test('every corpus mail summarises without throwing', async () => {
