@@ -102,8 +102,13 @@ function ensureCapture(args: Args): { file: string; sidecar: CaptureSidecar } {
   return { file, sidecar };
 }
 
-/** Mails are sent to a worker in batches: one message per batch each way instead of one per mail. */
-const BATCH_MAILS = 64;
+/**
+ * Mails go to the workers in turn, and to each in batches of up to this many (or what a 1 MiB
+ * chunk of the capture held): one message per batch instead of one per mail. Batches are small so
+ * that both workers always have work while the reader waits for room (64 mails per worker left
+ * one worker idle while the other worked through its batch: 25.6 -> 22.6 MB/s on 100 MB).
+ */
+const BATCH_MAILS = 16;
 
 /**
  * Summarises mails inline or on worker threads, with at most MAX_IN_FLIGHT pending. Mails are
@@ -149,12 +154,10 @@ class Summarizer {
     }
     const whole = raw.byteOffset === 0 && raw.byteLength === raw.buffer.byteLength && raw.buffer instanceof ArrayBuffer;
     const i = this.nextWorker;
+    this.nextWorker = (i + 1) % this.workers.length;
     const q = this.queued[i]!;
     q.push(whole ? raw : Uint8Array.prototype.slice.call(raw));
-    if (q.length >= BATCH_MAILS) {
-      this.send(i);
-      this.nextWorker = (i + 1) % this.workers.length;
-    }
+    if (q.length >= BATCH_MAILS) this.send(i);
   }
 
   /** Sends every queued mail. */
