@@ -92,7 +92,7 @@ export async function analyzeFile(path: string, options: AnalyzeFileOptions): Pr
     if (event.type === 'mail' && wantSummary(event)) {
       const item: Queued = { event, done: false };
       inFlight++;
-      item.summary = summarizeMail(event.raw).then((summary) => {
+      item.summary = summarizeMail(event.raw, { sha256: nodeSha256 }).then((summary) => {
         (item as { event: AnalyzerEvent }).event = { ...event, summary };
         item.done = true;
         inFlight--;

@@ -149,7 +149,7 @@ class Summarizer {
   add(raw: Uint8Array): void {
     this.inFlight++;
     if (this.workers.length === 0) {
-      void summarizeMail(raw).then((s) => this.done(s));
+      void summarizeMail(raw, { sha256 }).then((s) => this.done(s));
       return;
     }
     const whole = raw.byteOffset === 0 && raw.byteLength === raw.buffer.byteLength && raw.buffer instanceof ArrayBuffer;
