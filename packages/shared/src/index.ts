@@ -2,3 +2,4 @@
 export * from './port-list.ts';
 export * from './mail-settings.ts';
 export * from './protocol-reference.ts';
+export * from './agent-protocol.ts';

@@ -1,0 +1,80 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  AGENT_PROTOCOL_LIMITS,
+  validateBatch,
+  validateCaptureStatus,
+  validateHello,
+  validateMailSettingsPayload,
+} from '../src/agent-protocol.ts';
+import { DEFAULT_MAIL_SETTINGS } from '../src/mail-settings.ts';
+
+const CAPTURE = '6f1c2a52-3d4e-4b5f-8a6b-7c8d9e0f1a2b';
+
+function batch(): Record<string, unknown> & { packets: Record<string, unknown>[]; sessions: Record<string, unknown>[]; timeline: Record<string, unknown>[]; mails: Record<string, unknown>[] } {
+  const client = { addr: '192.0.2.10', port: 50000 };
+  const server = { addr: '198.51.100.25', port: 25 };
+  return {
+    captureId: CAPTURE,
+    batchId: 'b-1',
+    seq: 0,
+    packets: [{
+      type: 'packet', no: 1, ts: 1_700_000_000_000_000, src: client.addr, dst: server.addr, srcPort: 50000, dstPort: 25,
+      protocol: 'TCP', length: 60, capturedLength: 4, tcpFlags: 2, seq: 4_000_000_000, ack: 0, payloadLength: 0,
+      info: '[SYN] Seq=0', sessionId: 1, dir: 'client', linkType: 1, raw: new Uint8Array([1, 2, 3, 4]),
+    }],
+    sessions: [{ type: 'session-opened', sessionId: 1, protocol: 'smtp', client, server, startTs: 1_700_000_000_000_000, sawSyn: true, detectedBy: 'port' }],
+    timeline: [{ type: 'timeline', sessionId: 1, seq: 1, ts: 1_700_000_000_000_000, dir: 'client', kind: 'tcp', verb: 'SYN', arg: '', frames: [1] }],
+    mails: [{
+      type: 'mail', sessionId: 1, index: 1, direction: 'sent', command: 'DATA', size: 3, sha256: 'a'.repeat(64), complete: true,
+      startTs: 1, endTs: 2, frames: [1], raw: new Uint8Array(3), summary: { to: [], cc: [], attachments: [] },
+    }],
+  };
+}
+
+test('a well-formed batch passes and keeps its bytes', () => {
+  const b = batch();
+  const r = validateBatch(b);
+  assert.equal(r.ok, true, r.ok ? '' : r.error);
+  assert.ok(r.ok && r.value.packets[0]!.raw instanceof Uint8Array);
+});
+
+test('batch refusals name the field and the reason', () => {
+  const cases: [string, (b: ReturnType<typeof batch>) => void, RegExp][] = [
+    ['bad capture id', (b) => { b.captureId = 'x'; }, /captureId: must be a capture id/],
+    ['raw as a string', (b) => { b.packets[0]!.raw = 'AQID'; }, /packets\/0\/raw: must be binary/],
+    ['raw too large', (b) => { b.packets[0]!.raw = new Uint8Array(AGENT_PROTOCOL_LIMITS.maxFrameBytes + 1); b.packets[0]!.capturedLength = AGENT_PROTOCOL_LIMITS.maxFrameBytes + 1; }, /packets\/0\/raw: must be at most 262144 bytes/],
+    ['raw length differs from capturedLength', (b) => { b.packets[0]!.capturedLength = 5; }, /capturedLength is 5/],
+    ['unknown field', (b) => { b.packets[0]!.evil = 1; }, /packets\/0: unknown field evil/],
+    ['negative ts', (b) => { b.timeline[0]!.ts = -1; }, /timeline\/0\/ts: must be >= 0/],
+    ['unknown kind', (b) => { b.timeline[0]!.kind = 'chat'; }, /timeline\/0\/kind: must be one of "tcp"/],
+    ['too many packets', (b) => { b.packets = Array.from({ length: AGENT_PROTOCOL_LIMITS.maxBatchPackets + 1 }, () => b.packets[0]!); }, /packets: must not have more than 5000 items/],
+    ['duplicate frame', (b) => { b.packets.push({ ...b.packets[0]! }); }, /frame 1 appears twice/],
+    ['duplicate timeline key', (b) => { b.timeline.push({ ...b.timeline[0]! }); }, /entry 1 of session 1 appears twice/],
+    ['mail without summary', (b) => { delete b.mails[0]!.summary; }, /mails\/0: must have required properties? summary/],
+    ['bad sha256', (b) => { b.mails[0]!.sha256 = 'ABC'; }, /mails\/0\/sha256: must be a sha256/],
+    ['session id 0', (b) => { b.sessions[0]!.sessionId = 0; }, /sessions\/0/],
+    ['not an object', (b) => { b.packets = 'x' as never; }, /packets: must be array/],
+  ];
+  for (const [name, mutate, expected] of cases) {
+    const b = batch();
+    mutate(b);
+    const r = validateBatch(b);
+    assert.equal(r.ok, false, name);
+    assert.match(r.ok ? '' : r.error, expected, name);
+    assert.match(r.ok ? '' : r.error, /^invalid batch: /, name);
+  }
+  assert.equal(validateBatch(null).ok, false);
+  assert.equal(validateBatch(undefined).ok, false);
+});
+
+test('hello, capture:status and settings validators', () => {
+  assert.equal(validateHello({ name: 'a1', host: 'h', version: '1', interfaces: [{ name: 'eth0', addresses: ['192.0.2.1'] }] }).ok, true);
+  const bad = validateHello({ name: '', host: 'h', version: '1', interfaces: [{ name: 'eth0' }] });
+  assert.equal(bad.ok, false);
+  assert.match(bad.ok ? '' : bad.error, /^invalid hello: name: must not have fewer than 1 characters?; interfaces\/0: must have required propert/);
+  assert.equal(validateCaptureStatus({ captureId: CAPTURE, state: 'running', received: 1, dropped: 0, queued: 0 }).ok, true);
+  const st = validateCaptureStatus({ captureId: CAPTURE, state: 'paused', received: 1.5, dropped: 0, queued: 0 });
+  assert.match(st.ok ? '' : st.error, /state: must be one of "starting", "running", "stopped", "error"; received: must be integer/);
+  assert.equal(validateMailSettingsPayload({ ...DEFAULT_MAIL_SETTINGS }).ok, true);
+});
