@@ -1,0 +1,85 @@
+/**
+ * The API's configuration, read from the environment once at start (STYLE.md: nothing else reads
+ * `process.env`). Every bad variable is reported at once, so a misconfigured deployment is fixed in
+ * one round.
+ */
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export interface Config {
+  /** Address to listen on; default 0.0.0.0 (the compose file puts the API behind its own network). */
+  readonly host: string;
+  readonly port: number;
+  /** PostgreSQL URL; undefined starts the embedded server in `<dataDir>/postgres`. */
+  readonly databaseUrl: string | undefined;
+  /** Absolute folder for the embedded database and uploads. */
+  readonly dataDir: string;
+  /** Largest capture upload, bytes. */
+  readonly uploadLimitBytes: number;
+  /** Password of the admin user created on first run; undefined = generated and printed once. */
+  readonly adminPassword: string | undefined;
+  readonly logLevel: LogLevel;
+  /** Set the Secure flag on the login cookie (on behind HTTPS; off for plain-HTTP localhost). */
+  readonly cookieSecure: boolean;
+}
+
+/** `<repo>/data`. */
+export const DEFAULT_DATA_DIR = resolve(fileURLToPath(import.meta.url), '..', '..', '..', '..', 'data');
+
+/** Thrown by `loadConfig`; `problems` has one line per bad variable. */
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid environment:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Reads and validates the configuration from `source` (default `process.env`). Throws `ConfigError`. */
+export function loadConfig(source: Readonly<Record<string, string | undefined>> = process.env): Config {
+  const problems: string[] = [];
+  const get = (name: string): string | undefined => {
+    const v = source[name]?.trim();
+    return v === undefined || v === '' ? undefined : v;
+  };
+  const integer = (name: string, fallback: number, min: number, max: number): number => {
+    const v = get(name);
+    if (v === undefined) return fallback;
+    if (!/^[0-9]+$/.test(v) || Number(v) < min || Number(v) > max) {
+      problems.push(`${name}=${JSON.stringify(v)}: must be a whole number ${min}-${max}`);
+      return fallback;
+    }
+    return Number(v);
+  };
+  const bool = (name: string, fallback: boolean): boolean => {
+    const v = get(name)?.toLowerCase();
+    if (v === undefined) return fallback;
+    if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+    if (['0', 'false', 'no', 'off'].includes(v)) return false;
+    problems.push(`${name}=${JSON.stringify(v)}: must be true or false`);
+    return fallback;
+  };
+
+  const host = get('HOST') ?? '0.0.0.0';
+  const port = integer('PORT', 3001, 1, 65535);
+  const databaseUrl = get('DATABASE_URL');
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    problems.push('DATABASE_URL: must be a postgres:// or postgresql:// URL (unset it to use the embedded server)');
+  }
+  const dataDirText = get('MAILSCOPE_DATA_DIR');
+  const dataDir = dataDirText === undefined ? DEFAULT_DATA_DIR : resolve(dataDirText);
+  // 64 GiB: a larger capture is better imported with the agent's file mode than through a browser.
+  const uploadMb = integer('UPLOAD_LIMIT_MB', 512, 1, 65536);
+  const adminPassword = source.MAILSCOPE_ADMIN_PASSWORD === '' ? undefined : source.MAILSCOPE_ADMIN_PASSWORD;
+  if (adminPassword !== undefined && adminPassword.length < 8) problems.push('MAILSCOPE_ADMIN_PASSWORD: must be at least 8 characters');
+  const levelText = get('LOG_LEVEL')?.toLowerCase() ?? 'info';
+  let logLevel: LogLevel = 'info';
+  if ((LOG_LEVELS as readonly string[]).includes(levelText)) logLevel = levelText as LogLevel;
+  else problems.push(`LOG_LEVEL=${JSON.stringify(levelText)}: must be one of ${LOG_LEVELS.join(', ')}`);
+  const cookieSecure = bool('COOKIE_SECURE', false);
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return { host, port, databaseUrl, dataDir, uploadLimitBytes: uploadMb * 1024 * 1024, adminPassword, logLevel, cookieSecure };
+}

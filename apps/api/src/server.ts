@@ -1,0 +1,94 @@
+/**
+ * Starts the API: reads the environment, opens the database (embedded PostgreSQL unless
+ * DATABASE_URL), builds the app, attaches socket.io and the gateways, creates the first admin,
+ * listens; closes everything on SIGINT / SIGTERM.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { openDatabase } from '@mailscope/db';
+import { Server } from 'socket.io';
+import { buildApp } from './app.ts';
+import { FIRST_ADMIN_USERNAME, ensureFirstAdmin } from './auth/admin-bootstrap.ts';
+import { ConfigError, loadConfig } from './env.ts';
+import type { Config } from './env.ts';
+import { disconnectedAgentControl } from './services/agent-control.ts';
+import { AppEvents } from './services/app-events.ts';
+import { forwardingAgentControl } from './services/gateway.ts';
+import type { AttachSockets, Gateway } from './services/gateway.ts';
+
+const SOCKET_MODULE = join(fileURLToPath(import.meta.url), '..', 'socket', 'index.ts');
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      console.error(e.message);
+      process.exit(2);
+    }
+    throw e;
+  }
+
+  const db = await openDatabase({
+    url: config.databaseUrl,
+    dataDir: join(config.dataDir, 'postgres'),
+    log: { info: (m) => console.log(m), warn: (m) => console.warn(m) },
+  });
+  const events = new AppEvents();
+  const agentControl = forwardingAgentControl(disconnectedAgentControl);
+  const app = await buildApp({ db, config, events, agentControl });
+
+  const admin = await ensureFirstAdmin(db, config.adminPassword);
+  if (admin.generatedPassword !== null) {
+    // Printed once, to the terminal only (not through the logger, which may be shipped elsewhere).
+    console.log(`\nFirst run: created user '${FIRST_ADMIN_USERNAME}' with password ${admin.generatedPassword}\nChange it after signing in.\n`);
+  } else if (admin.created) {
+    app.log.info(`created user '${FIRST_ADMIN_USERNAME}' with MAILSCOPE_ADMIN_PASSWORD`);
+  }
+
+  // Bodies of socket messages are bounded like HTTP bodies: 1 MB per message (agent batches).
+  const io = new Server(app.server, { maxHttpBufferSize: 1e6, serveClient: false });
+  let gateway: Gateway | undefined;
+  if (existsSync(SOCKET_MODULE)) {
+    const mod = (await import(pathToFileURL(SOCKET_MODULE).href)) as { attachSockets: AttachSockets };
+    gateway = await mod.attachSockets(io, { app, db, config, events });
+    agentControl.set(gateway.agentControl);
+  } else {
+    app.log.warn('no socket gateway (src/socket/index.ts): agents cannot connect');
+  }
+
+  let closing = false;
+  const shutdown = async (signal: string): Promise<void> => {
+    if (closing) return;
+    closing = true;
+    app.log.info(`${signal}: shutting down`);
+    try {
+      await gateway?.close();
+      await new Promise<void>((resolve) => {
+        void io.close(() => resolve());
+      });
+      await app.close();
+    } catch (e) {
+      app.log.error({ err: e }, 'error while shutting down');
+    } finally {
+      await db.close();
+      process.exit(0);
+    }
+  };
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+
+  try {
+    await app.listen({ host: config.host, port: config.port });
+  } catch (e) {
+    app.log.error({ err: e }, 'cannot listen');
+    io.close();
+    await app.close();
+    await db.close();
+    process.exit(1);
+  }
+}
+
+await main();
