@@ -1,0 +1,125 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AnalyzerEvent } from '@mailscope/protocols/events';
+import type { BatchPayload } from '@mailscope/shared/agent-protocol';
+import { validateBatch } from '@mailscope/shared/agent-protocol';
+import { buildBpfFilter } from '../src/capture/bpf-filter.ts';
+import { classifyCaptureError } from '../src/capture/live-capture.ts';
+import { BatchBuilder } from '../src/spool/batch-builder.ts';
+import { decodeBatch, encodeBatch } from '../src/spool/batch-codec.ts';
+import { Spool } from '../src/spool/spool.ts';
+
+const CAPTURE = '00000000-0000-4000-8000-0000000000aa';
+
+function tempDir(t: { after: (fn: () => void) => void }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'mailscope-spool-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+test('buildBpfFilter: port lists ORed, user filter ANDed, any-port widens to tcp', () => {
+  const base = { smtpPorts: [25, 587], pop3Ports: [110], anyPort: false, captureFilter: '' };
+  assert.equal(buildBpfFilter(base), 'tcp port 25 or tcp port 110 or tcp port 587');
+  assert.equal(buildBpfFilter({ ...base, captureFilter: ' host 192.0.2.10 ' }), '(tcp port 25 or tcp port 110 or tcp port 587) and (host 192.0.2.10)');
+  assert.equal(buildBpfFilter({ ...base, smtpPorts: [], pop3Ports: [1110], captureFilter: 'host 192.0.2.10' }), 'tcp port 1110 and (host 192.0.2.10)');
+  assert.equal(buildBpfFilter({ ...base, anyPort: true }), 'tcp');
+  assert.equal(buildBpfFilter({ ...base, anyPort: true, captureFilter: 'not host 192.0.2.1' }), 'tcp and (not host 192.0.2.1)');
+  assert.equal(buildBpfFilter({ ...base, smtpPorts: [25, 26, 27, 28], pop3Ports: [110, 111] }), 'tcp portrange 25-28 or tcp port 110 or tcp port 111');
+  const every = Array.from({ length: 65535 }, (_, i) => i + 1);
+  assert.equal(buildBpfFilter({ ...base, smtpPorts: every, pop3Ports: [] }), 'tcp portrange 1-65535');
+  assert.equal(buildBpfFilter({ ...base, smtpPorts: [], pop3Ports: [] }), 'tcp', 'never an empty filter');
+});
+
+test('classifyCaptureError: the messages libpcap 1.10 and the loader give, with the fix in the message', () => {
+  const perm = classifyCaptureError(new Error('socket: Operation not permitted'), { device: 'lo', filter: 'tcp', phase: 'open' });
+  assert.equal(perm.code, 'PERMISSION');
+  assert.match(perm.message, /run the agent as root/);
+  assert.match(perm.message, /setcap cap_net_raw,cap_net_admin=eip/);
+  const dev = classifyCaptureError(new Error('No such device exists'), { device: 'eth9', filter: 'tcp', phase: 'open' });
+  assert.equal(dev.code, 'NO_DEVICE');
+  assert.match(dev.message, /unknown interface 'eth9'/);
+  const bad = classifyCaptureError(new Error("can't parse filter expression: syntax error"), { device: 'lo', filter: 'tcp and (', phase: 'open' });
+  assert.equal(bad.code, 'BAD_FILTER');
+  assert.match(bad.message, /the capture filter 'tcp and \(' does not compile: can't parse filter expression: syntax error/);
+  const lib = classifyCaptureError(new Error('libpcap.so.0.8: cannot open shared object file: No such file or directory'), { phase: 'load' });
+  assert.equal(lib.code, 'NO_LIBPCAP');
+  assert.match(lib.message, /apt-get install libpcap0\.8/);
+});
+
+function packetEvent(no: number): AnalyzerEvent {
+  return { type: 'packet', no, ts: 1_700_000_000_000_000 + no, src: '192.0.2.1', dst: '192.0.2.2', srcPort: 40000, dstPort: 25, protocol: 'TCP', length: 60, capturedLength: 60, info: `frame ${no}` };
+}
+const frame = (no: number) => ({ no, ts: 0, linkType: 1, data: new Uint8Array(60).fill(no & 0xff), origLen: 60 });
+
+function batches(count: number, perBatch: number): BatchPayload[] {
+  const out: BatchPayload[] = [];
+  const b = new BatchBuilder({ captureId: CAPTURE, saveMail: () => true, limits: { packets: perBatch } }, (batch) => out.push(batch));
+  for (let no = 1; no <= count; no++) b.add(packetEvent(no), frame(no));
+  b.flush();
+  return out;
+}
+
+test('BatchBuilder: batches cut at the limit, numbered from 0, valid for the API, frame bytes attached', () => {
+  const out = batches(25, 10);
+  assert.deepEqual(out.map((b) => [b.seq, b.packets.length]), [[0, 10], [1, 10], [2, 5]]);
+  assert.equal(new Set(out.map((b) => b.batchId)).size, 3);
+  for (const b of out) {
+    const v = validateBatch(b);
+    assert.ok(v.ok, v.ok ? '' : v.error);
+  }
+  assert.deepEqual([...out[2]!.packets[4]!.raw.subarray(0, 2)], [25, 25]);
+});
+
+test('batch codec: what is written is read back, bytes and all', () => {
+  const [b] = batches(3, 10);
+  const back = decodeBatch(encodeBatch(b!));
+  assert.deepEqual({ ...back, packets: back.packets.map((p) => ({ ...p, raw: [...p.raw] })) }, { ...b!, packets: b!.packets.map((p) => ({ ...p, raw: [...p.raw] })) });
+  assert.throws(() => decodeBatch(encodeBatch(b!).subarray(0, 40)), /cut short/);
+});
+
+test('Spool: oldest first, removed once acknowledged, what was not acknowledged is there after a restart, in order', (t) => {
+  const dir = tempDir(t);
+  const spool = new Spool(dir);
+  for (const b of batches(50, 10)) assert.ok(spool.append(b));
+  assert.equal(spool.length, 5);
+  assert.equal(spool.records, 50);
+  // Two batches acknowledged, then the agent dies (a half-written file is left behind).
+  spool.remove(spool.peek()!);
+  spool.remove(spool.peek()!);
+  writeFileSync(join(dir, '000000000099.3.batch.tmp'), 'half');
+  const restarted = new Spool(dir);
+  assert.deepEqual(restarted.list().map((e) => restarted.read(e).seq), [2, 3, 4]);
+  assert.equal(restarted.records, 30);
+  assert.ok(!readdirSync(dir).some((n) => n.endsWith('.tmp')), 'the half-written batch is gone');
+  // Numbering continues after the restart: a new batch goes behind the old ones.
+  const [late] = batches(1, 10);
+  restarted.append({ ...late!, seq: 99 });
+  assert.deepEqual(restarted.list().map((e) => restarted.read(e).seq), [2, 3, 4, 99]);
+});
+
+test('Spool: bounded by bytes, a batch that does not fit is refused and nothing is written', (t) => {
+  const dir = tempDir(t);
+  const all = batches(30, 10);
+  const size = (i: number) => encodeBatch(all[i]!).byteLength;
+  const spool = new Spool(dir, size(0) + size(1) + size(2) - 1);
+  assert.ok(spool.append(all[0]!));
+  assert.ok(spool.append(all[1]!));
+  assert.equal(spool.append(all[2]!), false);
+  assert.equal(spool.length, 2);
+  assert.equal(readdirSync(dir).length, 2);
+  spool.remove(spool.peek()!);
+  assert.ok(spool.append(all[2]!), 'room again once a batch was acknowledged');
+});
+
+test('Spool: a refused batch moves to rejected/ and the queue goes on', (t) => {
+  const dir = tempDir(t);
+  const spool = new Spool(dir);
+  for (const b of batches(20, 10)) spool.append(b);
+  const moved = spool.discard(spool.peek()!);
+  assert.match(moved, /rejected/);
+  assert.equal(spool.read(spool.peek()!).seq, 1);
+  assert.equal(new Spool(dir).length, 1, 'rejected batches are not resent after a restart');
+});
