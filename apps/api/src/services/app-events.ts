@@ -12,6 +12,8 @@ export interface AppEventMap {
   'settings-changed': [settings: MailModuleSettings];
   /** A capture was started or stopped through the API (its row already updated). */
   'capture-changed': [capture: { id: string; status: string; agentId: string | null }];
+  /** An agent's token was revoked or rotated: its connection, if any, must be dropped. */
+  'agent-revoked': [agentId: string];
 }
 
 export class AppEvents extends EventEmitter<AppEventMap> {}

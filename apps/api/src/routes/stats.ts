@@ -1,0 +1,95 @@
+/**
+ * GET /api/stats: the dashboard's chart data over a time range, computed in SQL. Buckets are µs
+ * wide (default one minute), widened so that a range never has more than MAX_BUCKETS of them.
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { badRequest } from '../http-errors.ts';
+import { parseTimeBound } from '../repositories/paging.ts';
+import { TimeBound, commonErrors } from '../schemas.ts';
+
+/** A chart with more points than a screen has pixels says nothing more. */
+const MAX_BUCKETS = 1440;
+const MINUTE_US = 60_000_000n;
+const DAY_US = 24n * 3600n * 1_000_000n;
+const TOP = 10;
+
+const Series = Type.Array(Type.Object({ t: Type.Number({ description: 'bucket start, µs' }), key: Type.String(), count: Type.Number() }));
+
+export const statsRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const pool = app.db.pool;
+
+  app.get('/stats', {
+    preHandler: app.authenticate,
+    schema: {
+      tags: ['stats'],
+      summary: 'Chart data: sessions per bucket by protocol, reply codes, auth failures, top servers / clients, bytes',
+      description: 'Default range: the last 24 hours of captured traffic (ending at the newest session).',
+      querystring: Type.Object({
+        from: Type.Optional(TimeBound),
+        to: Type.Optional(TimeBound),
+        bucketSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 86400, default: 60 })),
+      }),
+      response: {
+        200: Type.Object({
+          from: Type.Number(),
+          to: Type.Number(),
+          bucketUs: Type.Number(),
+          sessions: Series,
+          replyCodes: Type.Array(Type.Object({ code: Type.String(), count: Type.Number() })),
+          authFailures: Series,
+          topServers: Type.Array(Type.Object({ addr: Type.String(), port: Type.Integer(), sessions: Type.Number() })),
+          topClients: Type.Array(Type.Object({ addr: Type.String(), sessions: Type.Number() })),
+          bytes: Series,
+        }),
+        ...commonErrors,
+      },
+    },
+  }, async (request) => {
+    let to = parseTimeBound(request.query.to, 'to');
+    let from = parseTimeBound(request.query.from, 'from');
+    if (to === undefined) {
+      const r = await pool.query<{ max: string | null }>('SELECT max("startTs")::text AS max FROM "Session"');
+      to = r.rows[0]?.max === null || r.rows[0]?.max === undefined ? BigInt(Date.now()) * 1000n : BigInt(r.rows[0].max) + 1n;
+    }
+    from ??= to - DAY_US;
+    if (from >= to) throw badRequest('from must be before to');
+    let bucket = BigInt(request.query.bucketSeconds ?? 60) * 1_000_000n;
+    if (bucket <= 0n) bucket = MINUTE_US;
+    const span = to - from;
+    if (span / bucket > BigInt(MAX_BUCKETS)) bucket = (span + BigInt(MAX_BUCKETS) - 1n) / BigInt(MAX_BUCKETS);
+    const p = [String(from), String(to), String(bucket)];
+    const series = (sql: string) => pool.query<{ t: string; key: string; count: string }>(sql, p).then((r) => r.rows.map((x) => ({ t: Number(x.t), key: x.key, count: Number(x.count) })));
+
+    const [sessions, authFailures, bytes, replyCodes, topServers, topClients] = await Promise.all([
+      series(`SELECT ($1::bigint + (("startTs" - $1::bigint) / $3::bigint) * $3::bigint)::text AS t, "protocol"::text AS key, count(*)::text AS count
+                FROM "Session" WHERE "startTs" >= $1 AND "startTs" < $2 GROUP BY 1, 2 ORDER BY 1, 2`),
+      series(`SELECT ($1::bigint + ((t."ts" - $1::bigint) / $3::bigint) * $3::bigint)::text AS t, s."protocol"::text AS key, count(*)::text AS count
+                FROM "TimelineEntry" t JOIN "Session" s ON s."id" = t."sessionId"
+               WHERE t."kind" = 'auth' AND t."authSuccess" = false AND t."ts" >= $1 AND t."ts" < $2 GROUP BY 1, 2 ORDER BY 1, 2`),
+      series(`SELECT ($1::bigint + (("startTs" - $1::bigint) / $3::bigint) * $3::bigint)::text AS t, d.key, sum(d.bytes)::text AS count
+                FROM "Session", LATERAL (VALUES ('client', "bytesClient"), ('server', "bytesServer")) AS d(key, bytes)
+               WHERE "startTs" >= $1 AND "startTs" < $2 GROUP BY 1, 2 ORDER BY 1, 2`),
+      pool.query<{ code: string; count: string }>(
+        `SELECT t."verb" AS code, count(*)::text AS count FROM "TimelineEntry" t
+          WHERE t."kind" = 'reply' AND t."ts" >= $1 AND t."ts" < $2 GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 50`, [p[0], p[1]]),
+      pool.query<{ addr: string; port: number; sessions: string }>(
+        `SELECT "serverAddr" AS addr, "serverPort" AS port, count(*)::text AS sessions FROM "Session"
+          WHERE "startTs" >= $1 AND "startTs" < $2 GROUP BY 1, 2 ORDER BY count(*) DESC, 1, 2 LIMIT ${TOP}`, [p[0], p[1]]),
+      pool.query<{ addr: string; sessions: string }>(
+        `SELECT "clientAddr" AS addr, count(*)::text AS sessions FROM "Session"
+          WHERE "startTs" >= $1 AND "startTs" < $2 GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT ${TOP}`, [p[0], p[1]]),
+    ]);
+    return {
+      from: Number(from),
+      to: Number(to),
+      bucketUs: Number(bucket),
+      sessions,
+      replyCodes: replyCodes.rows.map((r) => ({ code: r.code, count: Number(r.count) })),
+      authFailures,
+      topServers: topServers.rows.map((r) => ({ addr: r.addr, port: r.port, sessions: Number(r.sessions) })),
+      topClients: topClients.rows.map((r) => ({ addr: r.addr, sessions: Number(r.sessions) })),
+      bytes,
+    };
+  });
+};
