@@ -1,0 +1,457 @@
+/**
+ * Stores batches of engine records (a validated `BatchPayload`), for the /agent gateway and the
+ * upload worker alike, and tells the /ui broadcaster what changed.
+ *
+ * One transaction per batch, in this order (the store's foreign keys need it):
+ * 1. sessions: session-opened inserts the Session row, session-closed completes it (or creates it
+ *    when its opening was never received);
+ * 2. packets and timeline entries: binary COPY straight into Packet / TimelineEntry; when a row
+ *    of the batch is already stored (a replay), that COPY fails on the primary key, is rolled back
+ *    to its savepoint, and the rows go through a temporary table and
+ *    `INSERT ... ON CONFLICT DO NOTHING` instead;
+ * 3. mails and their attachments; raw bytes only with Save Mail on, and with a save location each
+ *    new mail is also written there as `<captureId>-<engineSessionId>-<index>.eml`;
+ * 4. the Capture row's counters, by the rows this batch really added.
+ *
+ * Idempotency: every row has its natural key - (captureId, engineSessionId) for a session,
+ * (captureId, frameNo) for a packet, (sessionId, seq) for a timeline entry, (sessionId, index) for
+ * a mail - and a row whose key is stored is skipped (a closed session is not completed twice), so
+ * a batch sent again changes no row and no counter, and raises no UI event.
+ *
+ * Batches of one capture are stored one after the other, in the order `ingest` was called: a
+ * packet needs the session a previous batch opened. Different captures proceed concurrently.
+ */
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Database } from '@mailscope/db';
+import type { BatchMail, BatchPayload, BatchSessionClosed, BatchSessionOpened, BatchTimelineEntry, StoredCounts } from '@mailscope/shared';
+import type { FastifyBaseLogger } from 'fastify';
+import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { PACKET_COPY_COLUMNS, TIMELINE_COPY_COLUMNS, encodePackets, encodeTimeline } from './copy-binary.ts';
+import type { MailSettingsCache } from './settings-cache.ts';
+import type { UiBroadcaster } from './ui-broadcaster.ts';
+
+/** A batch the store refuses for a reason the sender should hear (unknown capture, ...). */
+export class IngestRefusedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'IngestRefusedError';
+  }
+}
+
+export interface IngestServiceOptions {
+  readonly db: Database;
+  readonly log: FastifyBaseLogger;
+  readonly broadcaster: UiBroadcaster;
+  readonly settings: MailSettingsCache;
+}
+
+/** Session ids remembered per capture; past it the capture's map is started afresh (it is only a cache). */
+const MAX_CACHED_SESSIONS = 200_000;
+
+const UNIQUE_VIOLATION = '23505';
+
+export class IngestService {
+  private readonly queues = new Map<string, Promise<unknown>>();
+  /** Session.id by engine session id, per capture: saves a lookup per batch for sessions opened earlier. */
+  private readonly sessionIds = new Map<string, Map<number, bigint>>();
+
+  constructor(private readonly opts: IngestServiceOptions) {}
+
+  /**
+   * Stores `batch` of capture `captureId` (already validated: `validateBatch`). Resolves with the
+   * rows it added; rejects with IngestRefusedError (nothing stored) or a database error (nothing
+   * stored either: the transaction is rolled back).
+   */
+  ingest(captureId: string, batch: BatchPayload): Promise<StoredCounts> {
+    const previous = this.queues.get(captureId) ?? Promise.resolve();
+    const run = previous.then(() => this.store(captureId, batch));
+    const settled = run.catch(() => undefined);
+    this.queues.set(captureId, settled);
+    void settled.then(() => {
+      if (this.queues.get(captureId) === settled) this.queues.delete(captureId);
+    });
+    return run;
+  }
+
+  /** Forgets the cached session ids of a capture (it ended). */
+  forget(captureId: string): void {
+    this.sessionIds.delete(captureId);
+  }
+
+  private async store(captureId: string, batch: BatchPayload): Promise<StoredCounts> {
+    const client = await this.opts.db.pool.connect();
+    const known = new Map<number, bigint>();
+    const opened: { row: SessionRow; event: BatchSessionOpened }[] = [];
+    const closed: { row: SessionRow; event: BatchSessionClosed }[] = [];
+    let stored: StoredCounts & { bytes: number };
+    let mails: StoredMail[] = [];
+    const touched = new Map<number, { timeline: number; packets: number; lastTs: number }>();
+    try {
+      await client.query('BEGIN');
+      const exists = await client.query('SELECT 1 FROM "Capture" WHERE id = $1::uuid', [captureId]);
+      if (exists.rowCount === 0) throw new IngestRefusedError(`unknown capture ${captureId}`);
+
+      const openEvents = batch.sessions.filter((s): s is BatchSessionOpened => s.type === 'session-opened');
+      const closeEvents = batch.sessions.filter((s): s is BatchSessionClosed => s.type === 'session-closed');
+      if (openEvents.length > 0) {
+        const rows = await insertOpened(client, captureId, openEvents);
+        const byEngine = new Map(openEvents.map((e) => [e.sessionId, e]));
+        for (const row of rows) {
+          known.set(row.engineSessionId, BigInt(row.id));
+          opened.push({ row, event: byEngine.get(row.engineSessionId)! });
+        }
+      }
+      let closedInserted = 0;
+      if (closeEvents.length > 0) {
+        const rows = await upsertClosed(client, captureId, closeEvents);
+        const byEngine = new Map(closeEvents.map((e) => [e.sessionId, e]));
+        for (const row of rows) {
+          known.set(row.engineSessionId, BigInt(row.id));
+          closed.push({ row, event: byEngine.get(row.engineSessionId)! });
+          if (row.inserted) closedInserted++;
+        }
+      }
+
+      await this.resolveSessions(client, captureId, batch, known);
+      const sessionOf = (engineId: number): bigint | undefined => known.get(engineId);
+
+      let packets = 0;
+      let bytes = 0;
+      if (batch.packets.length > 0) {
+        const data = encodePackets(captureId, batch.packets, sessionOf);
+        const fast = await copyOrNull(client, `COPY "Packet" (${PACKET_COPY_COLUMNS}) FROM STDIN (FORMAT binary)`, data);
+        if (fast !== null) {
+          packets = batch.packets.length;
+          for (const p of batch.packets) bytes += p.length;
+        } else {
+          await client.query('CREATE TEMP TABLE IF NOT EXISTS ingest_packet (LIKE "Packet") ON COMMIT DELETE ROWS');
+          await copy(client, `COPY ingest_packet (${PACKET_COPY_COLUMNS}) FROM STDIN (FORMAT binary)`, data);
+          const r = await client.query<{ n: string; bytes: string }>(`
+            WITH ins AS (
+              INSERT INTO "Packet" (${PACKET_COPY_COLUMNS}) SELECT ${PACKET_COPY_COLUMNS} FROM ingest_packet
+              ON CONFLICT DO NOTHING RETURNING "length"
+            ) SELECT count(*) AS n, coalesce(sum("length"), 0) AS bytes FROM ins`);
+          await client.query('TRUNCATE ingest_packet');
+          packets = Number(r.rows[0]?.n ?? 0);
+          bytes = Number(r.rows[0]?.bytes ?? 0);
+        }
+        if (packets > 0) {
+          for (const p of batch.packets) {
+            if (p.sessionId === undefined || !known.has(p.sessionId)) continue;
+            const t = touchedOf(touched, p.sessionId);
+            t.packets++;
+            if (p.ts > t.lastTs) t.lastTs = p.ts;
+          }
+        }
+      }
+
+      let timeline = 0;
+      if (batch.timeline.length > 0) {
+        const resolved: { sessionId: bigint; entry: BatchTimelineEntry }[] = [];
+        let unknown = 0;
+        for (const entry of batch.timeline) {
+          const sessionId = known.get(entry.sessionId);
+          if (sessionId === undefined) unknown++;
+          else resolved.push({ sessionId, entry });
+        }
+        if (unknown > 0) this.opts.log.warn({ captureId, batchId: batch.batchId, entries: unknown }, 'timeline entries of sessions never opened were not stored');
+        if (resolved.length > 0) {
+          const data = encodeTimeline(resolved);
+          const fast = await copyOrNull(client, `COPY "TimelineEntry" (${TIMELINE_COPY_COLUMNS}) FROM STDIN (FORMAT binary)`, data);
+          if (fast !== null) {
+            timeline = resolved.length;
+          } else {
+            await client.query('CREATE TEMP TABLE IF NOT EXISTS ingest_timeline (LIKE "TimelineEntry") ON COMMIT DELETE ROWS');
+            await copy(client, `COPY ingest_timeline (${TIMELINE_COPY_COLUMNS}) FROM STDIN (FORMAT binary)`, data);
+            const r = await client.query<{ n: string }>(`
+              WITH ins AS (
+                INSERT INTO "TimelineEntry" (${TIMELINE_COPY_COLUMNS}) SELECT ${TIMELINE_COPY_COLUMNS} FROM ingest_timeline
+                ON CONFLICT DO NOTHING RETURNING 1
+              ) SELECT count(*) AS n FROM ins`);
+            await client.query('TRUNCATE ingest_timeline');
+            timeline = Number(r.rows[0]?.n ?? 0);
+          }
+          if (timeline > 0) {
+            for (const { entry } of resolved) {
+              const t = touchedOf(touched, entry.sessionId);
+              t.timeline++;
+              if (entry.ts > t.lastTs) t.lastTs = entry.ts;
+            }
+          }
+        }
+      }
+
+      if (batch.mails.length > 0) mails = await this.storeMails(client, captureId, batch, known);
+
+      const sessions = opened.length + closedInserted;
+      if (packets + sessions + mails.length > 0 || bytes > 0) {
+        await client.query(
+          'UPDATE "Capture" SET packets = packets + $2, sessions = sessions + $3, mails = mails + $4, bytes = bytes + $5 WHERE id = $1::uuid',
+          [captureId, packets, sessions, mails.length, bytes],
+        );
+      }
+      await client.query('COMMIT');
+      stored = { packets, sessions, timeline, mails: mails.length, bytes };
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw e;
+    } finally {
+      client.release();
+    }
+
+    this.remember(captureId, known);
+    this.announce(captureId, opened, closed, touched, mails, stored);
+    return { packets: stored.packets, sessions: stored.sessions, timeline: stored.timeline, mails: stored.mails };
+  }
+
+  /** Adds to `known` the Session.id of every engine session the batch names. */
+  private async resolveSessions(client: pg.PoolClient, captureId: string, batch: BatchPayload, known: Map<number, bigint>): Promise<void> {
+    const cache = this.sessionIds.get(captureId);
+    const missing = new Set<number>();
+    const want = (id: number | undefined): void => {
+      if (id === undefined || known.has(id)) return;
+      const cached = cache?.get(id);
+      if (cached !== undefined) known.set(id, cached);
+      else missing.add(id);
+    };
+    for (const p of batch.packets) want(p.sessionId);
+    for (const t of batch.timeline) want(t.sessionId);
+    for (const m of batch.mails) want(m.sessionId);
+    if (missing.size === 0) return;
+    const r = await client.query<{ id: string; engineSessionId: number }>(
+      'SELECT id, "engineSessionId" FROM "Session" WHERE "captureId" = $1::uuid AND "engineSessionId" = ANY($2::int[])',
+      [captureId, [...missing]],
+    );
+    for (const row of r.rows) known.set(row.engineSessionId, BigInt(row.id));
+  }
+
+  private remember(captureId: string, known: Map<number, bigint>): void {
+    let cache = this.sessionIds.get(captureId);
+    if (cache === undefined || cache.size + known.size > MAX_CACHED_SESSIONS) {
+      cache = new Map();
+      this.sessionIds.set(captureId, cache);
+    }
+    for (const [k, v] of known) cache.set(k, v);
+  }
+
+  private async storeMails(client: pg.PoolClient, captureId: string, batch: BatchPayload, known: Map<number, bigint>): Promise<StoredMail[]> {
+    const settings = this.opts.settings.current;
+    const out: StoredMail[] = [];
+    for (const mail of batch.mails) {
+      const sessionId = known.get(mail.sessionId);
+      if (sessionId === undefined) {
+        this.opts.log.warn({ captureId, batchId: batch.batchId, session: mail.sessionId, index: mail.index }, 'mail of a session never opened was not stored');
+        continue;
+      }
+      const keep = settings.saveMail && mail.raw !== undefined;
+      const r = await client.query<{ id: string }>(
+        `INSERT INTO "Mail" ("sessionId", "index", "direction", "command", "messageNumber", "mailFrom", "mailParams", "rcptTo",
+           "subject", "from", "to", "cc", "date", "messageId", "parseError", "size", "sha256", "complete", "finalReply",
+           "startTs", "endTs", "frames", "raw")
+         VALUES ($1, $2, $3::"MailDirection", $4, $5, $6, $7::text[], $8::text[], $9, $10, $11::text[], $12::text[], $13, $14, $15,
+           $16, $17, $18, $19, $20, $21, $22::int[], $23)
+         ON CONFLICT ("sessionId", "index") DO NOTHING RETURNING id`,
+        [
+          String(sessionId), mail.index, mail.direction, mail.command, mail.messageNumber ?? null,
+          mail.envelope?.mailFrom ?? null, mail.envelope?.mailParams ?? [], mail.envelope?.rcptTo ?? [],
+          mail.summary.subject ?? null, mail.summary.from ?? null, mail.summary.to, mail.summary.cc,
+          mail.summary.date ?? null, mail.summary.messageId ?? null, mail.summary.parseError ?? null,
+          mail.size, mail.sha256, mail.complete, mail.finalReply ?? null, String(mail.startTs), String(mail.endTs), mail.frames,
+          keep && mail.raw !== undefined ? Buffer.from(mail.raw.buffer, mail.raw.byteOffset, mail.raw.byteLength) : null,
+        ],
+      );
+      const id = r.rows[0]?.id;
+      if (id === undefined) continue; // stored by an earlier copy of this batch
+      const atts = mail.summary.attachments;
+      if (atts.length > 0) {
+        await client.query(
+          `INSERT INTO "Attachment" ("mailId", "filename", "contentType", "size", "sha256", "disposition")
+           SELECT $1, * FROM unnest($2::text[], $3::text[], $4::int[], $5::text[], $6::text[])`,
+          [id, atts.map((a) => a.filename ?? null), atts.map((a) => a.contentType), atts.map((a) => a.size), atts.map((a) => a.sha256), atts.map((a) => a.disposition ?? null)],
+        );
+      }
+      let savedPath: string | null = null;
+      if (keep && settings.saveLocation !== null && mail.raw !== undefined) {
+        savedPath = await this.saveEml(settings.saveLocation, captureId, mail);
+        if (savedPath !== null) await client.query('UPDATE "Mail" SET "savedPath" = $2 WHERE id = $1', [id, savedPath]);
+      }
+      out.push({ id, sessionId, mail, saved: keep });
+    }
+    return out;
+  }
+
+  /** Writes the mail as `<captureId>-<engineSessionId>-<index>.eml` (names from ids only); null when it cannot. */
+  private async saveEml(folder: string, captureId: string, mail: BatchMail): Promise<string | null> {
+    const name = `${captureId}-${mail.sessionId}-${mail.index}.eml`;
+    const path = join(folder, name);
+    try {
+      await mkdir(folder, { recursive: true });
+      const tmp = `${path}.partial`;
+      await writeFile(tmp, mail.raw!);
+      await rename(tmp, path);
+      return path;
+    } catch (e) {
+      this.opts.log.warn({ captureId, err: e, folder }, 'could not write the mail to the save location');
+      return null;
+    }
+  }
+
+  private announce(
+    captureId: string,
+    opened: readonly { row: SessionRow; event: BatchSessionOpened }[],
+    closed: readonly { row: SessionRow; event: BatchSessionClosed }[],
+    touched: ReadonlyMap<number, { timeline: number; packets: number; lastTs: number }>,
+    mails: readonly StoredMail[],
+    stored: StoredCounts & { bytes: number },
+  ): void {
+    const ui = this.opts.broadcaster;
+    for (const { row, event } of opened) {
+      ui.emit('session:opened', { captureId, id: row.id, engineSessionId: event.sessionId, protocol: event.protocol, client: event.client, server: event.server, startTs: event.startTs });
+    }
+    const closedIds = new Set(closed.map((c) => c.event.sessionId));
+    for (const [engineId, t] of touched) {
+      if (closedIds.has(engineId)) continue;
+      const id = this.sessionIds.get(captureId)?.get(engineId);
+      if (id === undefined) continue;
+      ui.emit('session:updated', { captureId, id: String(id), engineSessionId: engineId, timelineEntries: t.timeline, packets: t.packets, lastTs: t.lastTs });
+    }
+    for (const m of mails) {
+      ui.emit('mail', {
+        captureId, id: m.id, sessionId: String(m.sessionId), index: m.mail.index, direction: m.mail.direction,
+        subject: m.mail.summary.subject ?? null, from: m.mail.summary.from ?? null, size: m.mail.size, sha256: m.mail.sha256, saved: m.saved,
+      });
+    }
+    for (const { row, event } of closed) {
+      ui.emit('session:closed', { captureId, id: row.id, engineSessionId: event.sessionId, endTs: event.endTs, outcome: event.outcome, closeReason: event.closeReason, mails: event.mails, authUser: event.authUser ?? null });
+    }
+    if (stored.packets + stored.sessions + stored.timeline + stored.mails > 0) ui.stored(stored);
+  }
+}
+
+interface SessionRow {
+  readonly id: string;
+  readonly engineSessionId: number;
+  readonly inserted?: boolean;
+}
+
+interface StoredMail {
+  readonly id: string;
+  readonly sessionId: bigint;
+  readonly mail: BatchMail;
+  readonly saved: boolean;
+}
+
+function touchedOf(map: Map<number, { timeline: number; packets: number; lastTs: number }>, id: number) {
+  let t = map.get(id);
+  if (t === undefined) {
+    t = { timeline: 0, packets: 0, lastTs: 0 };
+    map.set(id, t);
+  }
+  return t;
+}
+
+async function insertOpened(client: pg.PoolClient, captureId: string, events: readonly BatchSessionOpened[]): Promise<SessionRow[]> {
+  const r = await client.query<SessionRow>(
+    `INSERT INTO "Session" ("captureId", "engineSessionId", "protocol", "clientAddr", "clientPort", "serverAddr", "serverPort",
+                            "startTs", "sawSyn", "detectedBy")
+     SELECT $1::uuid, e, p::"MailProtocol", ca, cp, sa, sp, st, syn, det
+     FROM unnest($2::int[], $3::text[], $4::text[], $5::int[], $6::text[], $7::int[], $8::bigint[], $9::boolean[], $10::text[])
+       AS t(e, p, ca, cp, sa, sp, st, syn, det)
+     ON CONFLICT ("captureId", "engineSessionId") DO NOTHING
+     RETURNING id::text AS id, "engineSessionId"`,
+    [
+      captureId,
+      events.map((e) => e.sessionId),
+      events.map((e) => e.protocol),
+      events.map((e) => e.client.addr),
+      events.map((e) => e.client.port),
+      events.map((e) => e.server.addr),
+      events.map((e) => e.server.port),
+      events.map((e) => String(e.startTs)),
+      events.map((e) => e.sawSyn),
+      events.map((e) => e.detectedBy),
+    ],
+  );
+  return r.rows;
+}
+
+/**
+ * Completes sessions; creates the row when the session's opening never arrived. A session already
+ * closed is left alone (a replayed close changes nothing and returns no row).
+ */
+async function upsertClosed(client: pg.PoolClient, captureId: string, events: readonly BatchSessionClosed[]): Promise<SessionRow[]> {
+  const r = await client.query<SessionRow>(
+    `INSERT INTO "Session" ("captureId", "engineSessionId", "protocol", "clientAddr", "clientPort", "serverAddr", "serverPort",
+        "startTs", "endTs", "state", "outcome", "authUser", "authMechanism", "authSuccess", "encrypted", "helo", "greeting",
+        "closeReason", "mails", "deleted", "packetsClient", "packetsServer", "bytesClient", "bytesServer", "retransmissions",
+        "gaps", "gapBytes", "anomalies")
+     SELECT $1::uuid, e, p::"MailProtocol", ca, cp, sa, sp, st, et, 'closed', oc, au, am, asu, enc, helo, greet, cr, m,
+            CASE WHEN del = '' THEN '{}'::int[] ELSE string_to_array(del, ',')::int[] END, pc, ps, bc, bs, rt, g, gb, an
+     FROM unnest($2::int[], $3::text[], $4::text[], $5::int[], $6::text[], $7::int[], $8::bigint[], $9::bigint[], $10::text[],
+                 $11::text[], $12::text[], $13::boolean[], $14::boolean[], $15::text[], $16::text[], $17::text[], $18::int[],
+                 $19::text[], $20::int[], $21::int[], $22::bigint[], $23::bigint[], $24::int[], $25::int[], $26::bigint[], $27::int[])
+       AS t(e, p, ca, cp, sa, sp, st, et, oc, au, am, asu, enc, helo, greet, cr, m, del, pc, ps, bc, bs, rt, g, gb, an)
+     ON CONFLICT ("captureId", "engineSessionId") DO UPDATE SET
+       "endTs" = excluded."endTs", "state" = 'closed', "outcome" = excluded."outcome", "authUser" = excluded."authUser",
+       "authMechanism" = excluded."authMechanism", "authSuccess" = excluded."authSuccess", "encrypted" = excluded."encrypted",
+       "helo" = excluded."helo", "greeting" = excluded."greeting", "closeReason" = excluded."closeReason",
+       "mails" = excluded."mails", "deleted" = excluded."deleted", "packetsClient" = excluded."packetsClient",
+       "packetsServer" = excluded."packetsServer", "bytesClient" = excluded."bytesClient", "bytesServer" = excluded."bytesServer",
+       "retransmissions" = excluded."retransmissions", "gaps" = excluded."gaps", "gapBytes" = excluded."gapBytes",
+       "anomalies" = excluded."anomalies"
+     WHERE "Session"."state" = 'open'
+     RETURNING id::text AS id, "engineSessionId", (xmax = 0) AS inserted`,
+    [
+      captureId,
+      events.map((e) => e.sessionId),
+      events.map((e) => e.protocol),
+      events.map((e) => e.client.addr),
+      events.map((e) => e.client.port),
+      events.map((e) => e.server.addr),
+      events.map((e) => e.server.port),
+      events.map((e) => String(e.startTs)),
+      events.map((e) => String(e.endTs)),
+      events.map((e) => e.outcome),
+      events.map((e) => e.authUser ?? null),
+      events.map((e) => e.authMechanism ?? null),
+      events.map((e) => e.authSuccess ?? null),
+      events.map((e) => e.encrypted),
+      events.map((e) => e.helo ?? null),
+      events.map((e) => e.greeting ?? null),
+      events.map((e) => e.closeReason),
+      events.map((e) => e.mails),
+      events.map((e) => (e.deleted ?? []).join(',')),
+      events.map((e) => e.packets.client),
+      events.map((e) => e.packets.server),
+      events.map((e) => String(e.bytes.client)),
+      events.map((e) => String(e.bytes.server)),
+      events.map((e) => e.retransmissions),
+      events.map((e) => e.gaps),
+      events.map((e) => String(e.gapBytes)),
+      events.map((e) => e.anomalies),
+    ],
+  );
+  return r.rows;
+}
+
+/** COPY `data` into the table; null (rolled back to a savepoint) when a row's key is already stored. */
+async function copyOrNull(client: pg.PoolClient, sql: string, data: Buffer): Promise<true | null> {
+  await client.query('SAVEPOINT ingest_copy');
+  try {
+    await copy(client, sql, data);
+    await client.query('RELEASE SAVEPOINT ingest_copy');
+    return true;
+  } catch (e) {
+    if ((e as { code?: unknown }).code !== UNIQUE_VIOLATION) throw e;
+    await client.query('ROLLBACK TO SAVEPOINT ingest_copy');
+    return null;
+  }
+}
+
+async function copy(client: pg.PoolClient, sql: string, data: Buffer): Promise<void> {
+  await pipeline(Readable.from([data], { objectMode: false }), client.query(copyFrom(sql)));
+}

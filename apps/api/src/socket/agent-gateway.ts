@@ -1,0 +1,259 @@
+/**
+ * The `/agent` namespace: capture agents connect here with their token, say `hello`, report
+ * capture status and push batches of engine records (contract: @mailscope/shared agent-protocol).
+ * It is also the API's AgentControl: the capture routes start and stop captures through it.
+ *
+ * Everything an agent sends is untrusted: the token is checked against Agent.tokenHash (sha256)
+ * before any event is accepted, every payload is validated, a bad batch is refused in its ack with
+ * the reason (and logged) and none of it is stored, and an agent may only touch its own captures.
+ */
+import { createHash } from 'node:crypto';
+import type { Database } from '@mailscope/db';
+import type {
+  AgentToServerEvents,
+  BatchAck,
+  CaptureStartPayload,
+  CaptureStatusPayload,
+  CommandAck,
+  HelloAck,
+  MailModuleSettings,
+  ServerToAgentEvents,
+} from '@mailscope/shared';
+import { INVALID_AGENT_TOKEN, validateBatch, validateCaptureStatus, validateCommandAck, validateHello } from '@mailscope/shared';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Namespace, Socket } from 'socket.io';
+import type { AgentControl, CaptureStartRequest } from '../services/agent-control.ts';
+import { AgentNotConnectedError } from '../services/agent-control.ts';
+import { IngestRefusedError } from '../ingest/ingest-service.ts';
+import type { IngestService } from '../ingest/ingest-service.ts';
+import type { MailSettingsCache } from '../ingest/settings-cache.ts';
+import type { UiBroadcaster } from '../ingest/ui-broadcaster.ts';
+
+export interface AgentSocketData {
+  agentId: string;
+  agentName: string;
+  /** Set once `hello` was accepted; batches and status before it are refused. */
+  greeted: boolean;
+}
+
+export type AgentNamespace = Namespace<AgentToServerEvents, ServerToAgentEvents, Record<string, never>, AgentSocketData>;
+type AgentSocket = Socket<AgentToServerEvents, ServerToAgentEvents, Record<string, never>, AgentSocketData>;
+
+export interface AgentGatewayOptions {
+  readonly db: Database;
+  readonly log: FastifyBaseLogger;
+  readonly ingest: IngestService;
+  readonly settings: MailSettingsCache;
+  readonly broadcaster: UiBroadcaster;
+  /** How long `capture:start` / `capture:stop` wait for the agent's ack; default 10 s. */
+  readonly commandTimeoutMs?: number;
+}
+
+/** Longest token accepted in a handshake (ours are 43 characters of base64url). */
+const MAX_TOKEN_CHARS = 512;
+
+/** Agent capture states to Capture.status (live captures: 'running', 'stopped', 'failed'). */
+const STATUS_OF = { starting: 'running', running: 'running', stopped: 'stopped', error: 'failed' } as const;
+
+export class AgentGateway implements AgentControl {
+  private readonly sockets = new Map<string, AgentSocket>();
+  /** Owner agent of each capture this process has seen, so an agent's batch costs no ownership query. */
+  private readonly owners = new Map<string, string | null>();
+  private readonly timeoutMs: number;
+
+  constructor(private readonly nsp: AgentNamespace, private readonly opts: AgentGatewayOptions) {
+    this.timeoutMs = opts.commandTimeoutMs ?? 10_000;
+    nsp.use((socket, next) => {
+      void this.authenticate(socket).then(
+        (ok) => next(ok ? undefined : new Error(INVALID_AGENT_TOKEN)),
+        (e: unknown) => {
+          opts.log.error({ err: e }, 'agent authentication failed');
+          next(new Error('agent authentication failed'));
+        },
+      );
+    });
+    nsp.on('connection', (socket) => this.onConnection(socket));
+  }
+
+  /** Pushes new settings to every connected agent. */
+  pushSettings(settings: MailModuleSettings): void {
+    this.nsp.emit('settings', settings);
+  }
+
+  connected(agentId: string): boolean {
+    return this.sockets.has(agentId);
+  }
+
+  async start(agentId: string, request: CaptureStartRequest): Promise<void> {
+    const socket = this.sockets.get(agentId);
+    if (socket === undefined) throw new AgentNotConnectedError();
+    this.owners.set(request.captureId, agentId);
+    const payload: CaptureStartPayload = { captureId: request.captureId, interface: request.interface, filter: request.filter };
+    await this.command(socket, 'capture:start', payload);
+  }
+
+  async stop(captureId: string): Promise<void> {
+    const agentId = await this.ownerOf(captureId);
+    const socket = agentId === null ? undefined : this.sockets.get(agentId);
+    if (socket === undefined) throw new AgentNotConnectedError();
+    await this.command(socket, 'capture:stop', { captureId });
+  }
+
+  private async command(socket: AgentSocket, event: 'capture:start' | 'capture:stop', payload: CaptureStartPayload | { captureId: string }): Promise<void> {
+    let ack: unknown;
+    try {
+      ack = event === 'capture:start'
+        ? await socket.timeout(this.timeoutMs).emitWithAck('capture:start', payload as CaptureStartPayload)
+        : await socket.timeout(this.timeoutMs).emitWithAck('capture:stop', payload);
+    } catch {
+      throw new Error(`agent did not answer ${event} within ${this.timeoutMs / 1000} s`);
+    }
+    const checked = validateCommandAck(ack);
+    if (!checked.ok) throw new Error(`agent answered ${event} with an invalid ack`);
+    const res = checked.value as CommandAck;
+    if (!res.ok) throw new Error(`agent refused ${event}: ${res.error}`);
+  }
+
+  private async authenticate(socket: AgentSocket): Promise<boolean> {
+    const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
+    const address = socket.handshake.address;
+    if (typeof token !== 'string' || token === '' || token.length > MAX_TOKEN_CHARS) {
+      this.opts.log.warn({ address }, 'agent refused: no token in the handshake');
+      return false;
+    }
+    const tokenHash = createHash('sha256').update(token).digest('hex');
+    const agent = await this.opts.db.prisma.agent.findUnique({ where: { tokenHash }, select: { id: true, name: true } });
+    if (agent === null) {
+      this.opts.log.warn({ address }, 'agent refused: invalid agent token');
+      return false;
+    }
+    socket.data.agentId = agent.id;
+    socket.data.agentName = agent.name;
+    socket.data.greeted = false;
+    return true;
+  }
+
+  private onConnection(socket: AgentSocket): void {
+    const { agentId, agentName } = socket.data;
+    const log = this.opts.log.child({ agentId, agent: agentName });
+    const previous = this.sockets.get(agentId);
+    if (previous !== undefined && previous.id !== socket.id) previous.disconnect(true);
+    this.sockets.set(agentId, socket);
+    log.info({ address: socket.handshake.address }, 'agent connected');
+
+    socket.on('disconnect', (reason) => {
+      if (this.sockets.get(agentId) === socket) this.sockets.delete(agentId);
+      log.info({ reason }, 'agent disconnected');
+    });
+
+    socket.on('hello', (payload, ack) => {
+      void this.onHello(socket, payload, log).then((res) => reply(ack, res));
+    });
+    socket.on('capture:status', (payload) => {
+      void this.onStatus(socket, payload, log);
+    });
+    socket.on('batch', (payload, ack) => {
+      void this.onBatch(socket, payload, log).then((res) => reply(ack, res));
+    });
+  }
+
+  private async onHello(socket: AgentSocket, payload: unknown, log: FastifyBaseLogger): Promise<HelloAck> {
+    const checked = validateHello(payload);
+    if (!checked.ok) {
+      log.warn({ error: checked.error }, 'hello refused');
+      return { ok: false, error: checked.error };
+    }
+    const hello = checked.value;
+    try {
+      await this.opts.db.prisma.agent.update({
+        where: { id: socket.data.agentId },
+        data: { host: hello.host, version: hello.version, interfaces: hello.interfaces, lastSeen: new Date() },
+      });
+    } catch (e) {
+      log.error({ err: e }, 'could not record the agent hello');
+      return { ok: false, error: 'could not record the hello; see the API log' };
+    }
+    socket.data.greeted = true;
+    log.info({ host: hello.host, version: hello.version, interfaces: hello.interfaces.length }, 'agent hello');
+    return { ok: true, agentId: socket.data.agentId, settings: this.opts.settings.current };
+  }
+
+  private async onStatus(socket: AgentSocket, payload: unknown, log: FastifyBaseLogger): Promise<void> {
+    const checked = validateCaptureStatus(payload);
+    if (!checked.ok) {
+      log.warn({ error: checked.error }, 'capture:status refused');
+      return;
+    }
+    const status: CaptureStatusPayload = checked.value;
+    if (!socket.data.greeted || (await this.ownerOf(status.captureId)) !== socket.data.agentId) {
+      log.warn({ captureId: status.captureId }, 'capture:status refused: not a capture of this agent (or no hello yet)');
+      return;
+    }
+    try {
+      const ended = status.state === 'stopped' || status.state === 'error';
+      const row = await this.opts.db.prisma.capture.update({
+        where: { id: status.captureId },
+        data: {
+          status: STATUS_OF[status.state],
+          drops: BigInt(status.dropped),
+          ...(status.state === 'error' ? { error: status.error ?? 'capture failed on the agent' } : {}),
+          ...(ended ? { stoppedAt: new Date() } : {}),
+        },
+      });
+      await this.opts.db.prisma.agent.update({ where: { id: socket.data.agentId }, data: { lastSeen: new Date() } });
+      if (ended) this.opts.ingest.forget(status.captureId);
+      this.opts.broadcaster.emit('capture:status', {
+        captureId: row.id, source: row.source, status: row.status, error: row.error, packets: Number(row.packets), drops: Number(row.drops),
+        sessions: row.sessions, mails: row.mails, bytes: Number(row.bytes),
+      });
+    } catch (e) {
+      log.error({ err: e, captureId: status.captureId }, 'could not record the capture status');
+    }
+  }
+
+  private async onBatch(socket: AgentSocket, payload: unknown, log: FastifyBaseLogger): Promise<BatchAck> {
+    const checked = validateBatch(payload);
+    if (!checked.ok) {
+      log.warn({ error: checked.error }, 'batch refused');
+      return { ok: false, error: checked.error };
+    }
+    const batch = checked.value;
+    if (!socket.data.greeted) return refuse(log, batch.batchId, 'send hello before batches');
+    let owner: string | null;
+    try {
+      owner = await this.ownerOf(batch.captureId);
+    } catch (e) {
+      log.error({ err: e }, 'could not look up the capture of a batch');
+      return { ok: false, error: 'could not store the batch; see the API log' };
+    }
+    if (owner !== socket.data.agentId) return refuse(log, batch.batchId, `capture ${batch.captureId} is not a capture of this agent`);
+    try {
+      const stored = await this.opts.ingest.ingest(batch.captureId, batch);
+      return { ok: true, stored };
+    } catch (e) {
+      if (e instanceof IngestRefusedError) return refuse(log, batch.batchId, e.message);
+      log.error({ err: e, batchId: batch.batchId, captureId: batch.captureId }, 'could not store a batch');
+      return { ok: false, error: 'could not store the batch; see the API log' };
+    }
+  }
+
+  /** The agent that owns `captureId` (null: an upload, or no such capture). */
+  private async ownerOf(captureId: string): Promise<string | null> {
+    const cached = this.owners.get(captureId);
+    if (cached !== undefined) return cached;
+    const row = await this.opts.db.prisma.capture.findUnique({ where: { id: captureId }, select: { agentId: true } });
+    const owner = row?.agentId ?? null;
+    if (row !== null) this.owners.set(captureId, owner);
+    return owner;
+  }
+}
+
+function refuse(log: FastifyBaseLogger, batchId: string, error: string): BatchAck {
+  log.warn({ batchId, error }, 'batch refused');
+  return { ok: false, error };
+}
+
+/** Calls a socket.io ack if the sender asked for one (a client may emit without). */
+function reply<T>(ack: unknown, res: T): void {
+  if (typeof ack === 'function') (ack as (r: T) => void)(res);
+}
