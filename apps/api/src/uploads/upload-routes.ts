@@ -13,7 +13,7 @@ import multipart from '@fastify/multipart';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { HttpError, badRequest, notFound } from '../http-errors.ts';
-import { UuidParam, commonErrors } from '../schemas.ts';
+import { ErrorResponse, UuidParam, commonErrors } from '../schemas.ts';
 import type { UploadService } from './upload-service.ts';
 
 export interface UploadRoutesOptions {
@@ -51,7 +51,7 @@ export const uploadRoutes: FastifyPluginAsyncTypebox<UploadRoutesOptions> = asyn
       tags: ['uploads'],
       summary: 'Upload a pcap / pcapng capture (multipart/form-data, one file) for analysis',
       consumes: ['multipart/form-data'],
-      response: { 202: UploadStatus, ...commonErrors },
+      response: { 202: UploadStatus, 413: ErrorResponse, 415: ErrorResponse, ...commonErrors },
     },
   }, async (request, reply) => {
     if (!request.isMultipart()) throw new HttpError(415, 'send the capture as multipart/form-data');
@@ -59,14 +59,18 @@ export const uploadRoutes: FastifyPluginAsyncTypebox<UploadRoutesOptions> = asyn
     if (file === undefined) throw badRequest('no file in the upload');
     await mkdir(opts.tempDir, { recursive: true });
     const path = join(opts.tempDir, `${randomUUID()}.upload`);
+    const tooLarge = (): HttpError => new HttpError(413, `the file is larger than the upload limit (${Math.floor(opts.limitBytes / 1048576)} MB)`);
     try {
       await pipeline(file.file, createWriteStream(path));
     } catch (e) {
       await rm(path, { force: true });
-      if (e instanceof Error && 'code' in e && e.code === 'FST_REQ_FILE_TOO_LARGE') {
-        throw new HttpError(413, `the file is larger than the upload limit (${Math.floor(opts.limitBytes / 1048576)} MB)`);
-      }
+      if (e instanceof Error && 'code' in e && e.code === 'FST_REQ_FILE_TOO_LARGE') throw tooLarge();
       throw e;
+    }
+    // busboy ends the stream at the limit and only flags it: a cut capture must not be analysed.
+    if (file.file.truncated) {
+      await rm(path, { force: true });
+      throw tooLarge();
     }
     const size = (await stat(path)).size;
     const fileName = displayName(file.filename);
