@@ -3,9 +3,7 @@
  * DATABASE_URL), builds the app, attaches socket.io and the gateways, creates the first admin,
  * listens; closes everything on SIGINT / SIGTERM.
  */
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { openDatabase } from '@mailscope/db';
 import { Server } from 'socket.io';
 import { buildApp } from './app.ts';
@@ -15,9 +13,7 @@ import type { Config } from './env.ts';
 import { disconnectedAgentControl } from './services/agent-control.ts';
 import { AppEvents } from './services/app-events.ts';
 import { forwardingAgentControl } from './services/gateway.ts';
-import type { AttachSockets, Gateway } from './services/gateway.ts';
-
-const SOCKET_MODULE = join(fileURLToPath(import.meta.url), '..', 'socket', 'index.ts');
+import { SOCKET_MAX_MESSAGE_BYTES, attachSockets } from './socket/index.ts';
 
 async function main(): Promise<void> {
   let config: Config;
@@ -48,16 +44,10 @@ async function main(): Promise<void> {
     app.log.info(`created user '${FIRST_ADMIN_USERNAME}' with MAILSCOPE_ADMIN_PASSWORD`);
   }
 
-  // Bodies of socket messages are bounded like HTTP bodies: 1 MB per message (agent batches).
-  const io = new Server(app.server, { maxHttpBufferSize: 1e6, serveClient: false });
-  let gateway: Gateway | undefined;
-  if (existsSync(SOCKET_MODULE)) {
-    const mod = (await import(pathToFileURL(SOCKET_MODULE).href)) as { attachSockets: AttachSockets };
-    gateway = await mod.attachSockets(io, { app, db, config, events });
-    agentControl.set(gateway.agentControl);
-  } else {
-    app.log.warn('no socket gateway (src/socket/index.ts): agents cannot connect');
-  }
+  // Socket messages are bounded like HTTP bodies; the largest is an agent batch part (a mail).
+  const io = new Server(app.server, { maxHttpBufferSize: SOCKET_MAX_MESSAGE_BYTES, serveClient: false });
+  const gateway = await attachSockets(io, { app, db, config, events });
+  agentControl.set(gateway.agentControl);
 
   let closing = false;
   const shutdown = async (signal: string): Promise<void> => {
@@ -65,7 +55,7 @@ async function main(): Promise<void> {
     closing = true;
     app.log.info(`${signal}: shutting down`);
     try {
-      await gateway?.close();
+      await gateway.close();
       await new Promise<void>((resolve) => {
         void io.close(() => resolve());
       });
