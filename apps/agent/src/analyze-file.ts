@@ -10,6 +10,7 @@ import { Analyzer, type AnalyzerSettings } from '@mailscope/protocols/analyzer';
 import { CaptureReader, type CaptureError, type CaptureFormat } from '@mailscope/protocols/capture-reader';
 import type { AnalyzerEvent, MailEvent, MailSummary } from '@mailscope/protocols/events';
 import { summarizeMail } from '@mailscope/protocols/mail-summary';
+import type { Frame } from '@mailscope/protocols/types';
 
 /** Read size; big enough that per-chunk overhead vanishes, small enough to keep memory flat. */
 export const CHUNK_BYTES = 1024 * 1024;
@@ -22,8 +23,12 @@ export interface AnalyzeFileOptions {
   readonly settings: AnalyzerSettings;
   /** Which mails get a `summary` before delivery (default: none, they are delivered at once). */
   readonly summarize?: (mail: MailEvent) => boolean;
-  /** Every event, in the engine's order; mails the `summarize` predicate picked carry their summary. */
-  readonly onEvent: (e: AnalyzerEvent) => void;
+  /**
+   * Every event, in the engine's order; mails the `summarize` predicate picked carry their summary.
+   * With `withFrames`, a packet record comes with a copy of its frame (the import sends the bytes).
+   */
+  readonly onEvent: (e: AnalyzerEvent, frame?: Frame) => void;
+  readonly withFrames?: boolean;
   /** Awaited after each chunk's events were delivered (the caller flushes its output here). */
   readonly afterChunk?: () => Promise<void>;
   /** Bytes read so far and the file's size, after each chunk. */
@@ -59,6 +64,7 @@ function nodeSha256(bytes: Uint8Array): string {
 
 interface Queued {
   readonly event: AnalyzerEvent;
+  readonly frame?: Frame;
   done: boolean;
   summary?: Promise<MailSummary>;
 }
@@ -84,7 +90,7 @@ export async function analyzeFile(path: string, options: AnalyzeFileOptions): Pr
   const deliver = (): void => {
     while (queue.length > 0 && queue[0]?.done === true) {
       const item = queue.shift() as Queued;
-      options.onEvent(item.event);
+      options.onEvent(item.event, item.frame);
     }
   };
   const wantSummary = options.summarize ?? (() => false);
@@ -99,10 +105,13 @@ export async function analyzeFile(path: string, options: AnalyzeFileOptions): Pr
         return summary;
       });
       queue.push(item);
+    } else if (event.type === 'packet' && current !== undefined) {
+      queue.push({ event, frame: { ...current, data: current.data.slice() }, done: true });
     } else {
       queue.push({ event, done: true });
     }
   });
+  let current: Frame | undefined;
   const reader = new CaptureReader();
   const settle = async (all: boolean): Promise<void> => {
     deliver();
@@ -115,7 +124,11 @@ export async function analyzeFile(path: string, options: AnalyzeFileOptions): Pr
   const stream = createReadStream(path, { highWaterMark: CHUNK_BYTES });
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
-      reader.push(chunk, (frame) => analyzer.push(frame));
+      reader.push(chunk, (frame) => {
+        if (options.withFrames === true) current = frame;
+        analyzer.push(frame);
+        current = undefined;
+      });
       await settle(false);
       await options.afterChunk?.();
       options.onProgress?.(reader.bytesRead, totalBytes);

@@ -3,12 +3,15 @@
  * the process exit code. Started by bin/mailscope-agent.js.
  */
 import { runAnalyze, EXIT_USAGE } from './analyze-command.ts';
+import { runAgent, runImport } from './run-command.ts';
 
 export const MAIN_HELP = `Usage: mailscope-agent <command> [options]
 
 Commands:
   analyze FILE   find the SMTP and POP3 sessions of a pcap / pcapng file and print them
                  (a table, one session's dialogue with --session N, or NDJSON with --json)
+  run            the capture agent: connect to the API, capture when the dashboard says so
+  import FILE    send a capture file's analysis to the API, like a live capture
 
 Options:
   -h, --help     this help; 'mailscope-agent analyze --help' for the command's options
@@ -23,6 +26,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     return command === undefined ? EXIT_USAGE : 0;
   }
   if (command === 'analyze') return runAnalyze(rest, io);
+  // The one place the agent reads its environment.
+  const env = { MAILSCOPE_API: process.env.MAILSCOPE_API, MAILSCOPE_AGENT_TOKEN: process.env.MAILSCOPE_AGENT_TOKEN };
+  if (command === 'run') return runAgent(rest, io, env);
+  if (command === 'import') return runImport(rest, io, env);
   io.stderr.write(`mailscope-agent: unknown command '${command}'\n${MAIN_HELP}`);
   return EXIT_USAGE;
 }
