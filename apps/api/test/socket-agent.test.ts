@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { BatchAck, BatchPayload, CommandAck, HelloAck, MailModuleSettings } from '@mailscope/shared';
-import { DEFAULT_MAIL_SETTINGS } from '@mailscope/shared';
+import { DEFAULT_MAIL_SETTINGS, packBatch } from '@mailscope/shared';
 import { AgentNotConnectedError } from '../src/services/agent-control.ts';
 import type { AgentClient, TestApi } from './ingest-harness.ts';
 import { connectAgent, connectUi, createAgent, createCapture, rowCounts, signIn, startApi, testServers } from './ingest-harness.ts';
@@ -71,8 +71,10 @@ async function hello(agent: AgentClient): Promise<HelloAck> {
   return agent.timeout(5000).emitWithAck('hello', { name: 'probe-1', host: 'probe.example', version: '0.1.0', interfaces: [{ name: 'eth0', description: 'uplink', addresses: ['192.0.2.10'] }] });
 }
 
-function send(agent: AgentClient, batch: unknown): Promise<BatchAck> {
-  return agent.timeout(10_000).emitWithAck('batch', batch as BatchPayload);
+/** Sends a batch in its wire form (packBatch), or `payload` as it is. */
+function send(agent: AgentClient, payload: BatchPayload | unknown): Promise<BatchAck> {
+  const isBatch = typeof payload === 'object' && payload !== null && !('frames' in payload) && Array.isArray((payload as BatchPayload).packets);
+  return agent.timeout(10_000).emitWithAck('batch', (isBatch ? packBatch(payload as BatchPayload) : payload) as never);
 }
 
 async function ready(api: TestApi): Promise<{ agent: AgentClient; agentId: string; captureId: string }> {
@@ -194,8 +196,9 @@ for (const server of await testServers()) {
       const good = (): BatchPayload => smtpBatch(captureId);
       const cases: [string, unknown, RegExp][] = [
         ['not an object', 'hello', /^invalid batch: \(payload\): must be object/],
-        ['raw as base64 text', (() => { const b = good() as unknown as { packets: Record<string, unknown>[] }; b.packets[2]!.raw = 'AAEC'; return b; })(), /packets\/2\/raw: must be binary/],
-        ['capturedLength disagrees', (() => { const b = good() as unknown as { packets: Record<string, unknown>[] }; b.packets[0]!.capturedLength = 1; return b; })(), /capturedLength is 1/],
+        ['frames as base64 text', { ...packBatch(good()), frames: 'AAEC' }, /frames: must be binary/],
+        ['a raw per packet (not the wire form)', { ...packBatch(good()), packets: good().packets }, /packets\/0: unknown field raw/],
+        ['capturedLength disagrees', (() => { const b = packBatch(good()); b.packets[0]!.capturedLength = 1; return b; })(), /frames: has \d+ bytes but the packets' capturedLength add up to/],
         ['unknown timeline kind', (() => { const b = good() as unknown as { timeline: Record<string, unknown>[] }; b.timeline[0]!.kind = 'chat'; return b; })(), /timeline\/0\/kind: must be one of/],
         ['string too long', (() => { const b = good() as unknown as { packets: Record<string, unknown>[] }; b.packets[0]!.src = 'x'.repeat(65); return b; })(), /packets\/0\/src: must not have more than 64 characters/],
         ['extra field', (() => { const b = good() as unknown as Record<string, unknown>; b.sql = 'DROP TABLE'; return b; })(), /unknown field sql/],

@@ -10,6 +10,10 @@
  * - `capture:status` (CaptureStatusPayload), no ack: state changes and counters of a capture.
  * - `batch` (BatchPayload) → ack BatchAck: engine records of one capture, in the order the engine
  *   emitted them. Idempotent: a batch sent again (reconnect, spool replay) stores nothing twice.
+ *   The packets' frame bytes travel concatenated in `frames` (each packet's `capturedLength` bytes,
+ *   in packet order): socket.io sends every Uint8Array as a message of its own and its parser
+ *   refuses more than 10 per event. Build it with `packBatch`; `validateBatch` gives the packets
+ *   their `raw` back (views into `frames`).
  *
  * API → agent:
  * - `settings` (MailModuleSettings): pushed whenever an admin changes them.
@@ -36,8 +40,12 @@ export const AGENT_PROTOCOL_LIMITS = {
   maxBatchSessions: 5_000,
   /** Timeline entries per batch (an SMTP session has ~10-30). */
   maxBatchTimeline: 20_000,
-  /** Mails per batch: each may carry up to `maxMailBytes`. */
-  maxBatchMails: 64,
+  /**
+   * Mails per batch: each may carry up to `maxMailBytes`, as a binary part of its own. socket.io's
+   * parser refuses a message of more than 10 binary parts (and closes the connection): the frames
+   * travel as one part, so at most 8 mails leave room.
+   */
+  maxBatchMails: 8,
   /** Raw bytes (frames and mails together) per batch. */
   maxBatchBytes: 64 * 1024 * 1024,
   /** One frame's bytes: libpcap's largest snap length (the engine's maxCaptureRecordBytes). */
@@ -188,9 +196,11 @@ export const BatchPacketSchema = Type.Object({
   tcpAnalysis: Type.Optional(Type.Array(Str(32), { maxItems: 8 })),
   /** pcap link type (DLT). */
   linkType: UInt(0xffff),
-  raw: Bytes(L.maxFrameBytes),
 }, Strict);
-export type BatchPacket = Static<typeof BatchPacketSchema>;
+/** A packet as it travels: its bytes are in the batch's `frames`. */
+export type WireBatchPacket = Static<typeof BatchPacketSchema>;
+/** A packet record with its frame's bytes (`capturedLength` of them). */
+export type BatchPacket = WireBatchPacket & { raw: Uint8Array };
 
 export const OUTCOMES = ['delivered', 'retrieved', 'auth-failed', 'rejected', 'encrypted', 'aborted', 'incomplete', 'no-mail'] as const;
 export const CLOSE_REASONS = ['fin', 'rst', 'timeout', 'end-of-capture', 'reused', 'limit'] as const;
@@ -318,11 +328,35 @@ export const BatchPayloadSchema = Type.Object({
   /** Order of the batch within the capture, from 0. */
   seq: UInt(),
   packets: Type.Array(BatchPacketSchema, { maxItems: L.maxBatchPackets }),
+  /** The packets' frame bytes, concatenated in packet order. */
+  frames: Bytes(L.maxBatchBytes),
   sessions: Type.Array(BatchSessionEventSchema, { maxItems: L.maxBatchSessions }),
   timeline: Type.Array(BatchTimelineSchema, { maxItems: L.maxBatchTimeline }),
   mails: Type.Array(BatchMailSchema, { maxItems: L.maxBatchMails }),
 }, Strict);
-export type BatchPayload = Static<typeof BatchPayloadSchema>;
+/** A batch as it travels (`frames` holds the packets' bytes). */
+export type WireBatchPayload = Static<typeof BatchPayloadSchema>;
+/** A batch as agents build it and the API stores it: each packet with its `raw` bytes. */
+export type BatchPayload = Omit<WireBatchPayload, 'packets' | 'frames'> & { packets: BatchPacket[] };
+
+/**
+ * The wire form of `batch`: the packets' `raw` bytes concatenated into `frames` (one copy), the
+ * packets without them. Each raw must be `capturedLength` bytes long.
+ */
+export function packBatch(batch: BatchPayload): WireBatchPayload {
+  let total = 0;
+  for (const p of batch.packets) total += p.raw.byteLength;
+  const frames = new Uint8Array(total);
+  const packets: WireBatchPacket[] = [];
+  let at = 0;
+  for (const p of batch.packets) {
+    const { raw, ...rest } = p;
+    frames.set(raw, at);
+    at += raw.byteLength;
+    packets.push(rest);
+  }
+  return { ...batch, packets, frames };
+}
 
 /** Rows a batch added (0 each for a batch already stored). */
 export interface StoredCounts {
@@ -340,7 +374,7 @@ export type BatchAck = { readonly ok: true; readonly stored: StoredCounts } | { 
 export interface AgentToServerEvents {
   hello: (payload: HelloPayload, ack: (res: HelloAck) => void) => void;
   'capture:status': (payload: CaptureStatusPayload) => void;
-  batch: (payload: BatchPayload, ack: (res: BatchAck) => void) => void;
+  batch: (payload: WireBatchPayload, ack: (res: BatchAck) => void) => void;
 }
 
 /** `/agent`: what the API emits (socket.io's ServerToClientEvents). */
@@ -417,22 +451,33 @@ export const validateMailSettingsPayload = compileValidator(MailSettingsSchema, 
 const checkBatchShape = compileValidator(BatchPayloadSchema, 'batch');
 
 /**
- * Validates a batch: its shape, then what one schema cannot say - the raw bytes of the batch
- * within `maxBatchBytes`, each frame's bytes as many as its capturedLength, records naming only
- * sessions, frame numbers and (session, seq) / (session, index) keys once.
+ * Validates a batch in its wire form (`packBatch`): its shape, then what one schema cannot say -
+ * `frames` exactly as long as the packets' capturedLength together, the raw bytes of the batch
+ * within `maxBatchBytes`, frame numbers and (session, seq) / (session, index) keys once each.
+ * The value returned has each packet's `raw` (a view into `frames`).
  */
 export function validateBatch(value: unknown): Validation<BatchPayload> {
   const shape = checkBatchShape(value);
   if (!shape.ok) return shape;
-  const batch = shape.value;
-  let bytes = 0;
-  const frames = new Set<number>();
+  const wire = shape.value;
+  let bytes = wire.frames.byteLength;
+  let expected = 0;
+  for (const p of wire.packets) expected += p.capturedLength;
+  if (expected !== wire.frames.byteLength) return fail(`frames: has ${wire.frames.byteLength} bytes but the packets' capturedLength add up to ${expected}`);
+  const { frames, ...rest } = wire;
+  const packets: BatchPacket[] = new Array<BatchPacket>(wire.packets.length);
+  let at = 0;
+  for (let i = 0; i < wire.packets.length; i++) {
+    const p = wire.packets[i]!;
+    packets[i] = { ...p, raw: frames.subarray(at, at + p.capturedLength) };
+    at += p.capturedLength;
+  }
+  const batch: BatchPayload = { ...rest, packets };
+  const frameNos = new Set<number>();
   for (let i = 0; i < batch.packets.length; i++) {
     const p = batch.packets[i]!;
-    if (p.raw.byteLength !== p.capturedLength) return fail(`packets/${i}/raw: has ${p.raw.byteLength} bytes but capturedLength is ${p.capturedLength}`);
-    if (frames.has(p.no)) return fail(`packets/${i}/no: frame ${p.no} appears twice in the batch`);
-    frames.add(p.no);
-    bytes += p.raw.byteLength;
+    if (frameNos.has(p.no)) return fail(`packets/${i}/no: frame ${p.no} appears twice in the batch`);
+    frameNos.add(p.no);
   }
   for (const m of batch.mails) bytes += m.raw?.byteLength ?? 0;
   if (bytes > L.maxBatchBytes) return fail(`(payload): ${bytes} raw bytes, at most ${L.maxBatchBytes} per batch`);
@@ -457,7 +502,7 @@ export function validateBatch(value: unknown): Validation<BatchPayload> {
     if (keys.has(key)) return fail(`mails/${i}: mail ${m.index} of session ${m.sessionId} appears twice in the batch`);
     keys.add(key);
   }
-  return shape;
+  return { ok: true, value: batch };
 }
 
 function fail(error: string): { ok: false; error: string } {

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   AGENT_PROTOCOL_LIMITS,
+  packBatch,
   validateBatch,
   validateCaptureStatus,
   validateHello,
@@ -32,24 +33,35 @@ function batch(): Record<string, unknown> & { packets: Record<string, unknown>[]
   };
 }
 
-test('a well-formed batch passes and keeps its bytes', () => {
+/** The wire form of the batch (packets' bytes in `frames`), as plain records to break. */
+function wire(b: ReturnType<typeof batch>): ReturnType<typeof batch> {
+  return packBatch(b as never) as unknown as ReturnType<typeof batch>;
+}
+
+test('a well-formed batch passes; packBatch and validateBatch give each packet its bytes back', () => {
   const b = batch();
-  const r = validateBatch(b);
+  b.packets.push({ ...b.packets[0]!, no: 2, raw: new Uint8Array([9, 8]), capturedLength: 2 });
+  const packed = wire(b);
+  assert.deepEqual(packed.frames, new Uint8Array([1, 2, 3, 4, 9, 8]));
+  assert.equal('raw' in packed.packets[0]!, false);
+  const r = validateBatch(packed);
   assert.equal(r.ok, true, r.ok ? '' : r.error);
-  assert.ok(r.ok && r.value.packets[0]!.raw instanceof Uint8Array);
+  assert.deepEqual(r.ok && r.value.packets.map((p) => [...p.raw]), [[1, 2, 3, 4], [9, 8]]);
 });
 
 test('batch refusals name the field and the reason', () => {
   const cases: [string, (b: ReturnType<typeof batch>) => void, RegExp][] = [
     ['bad capture id', (b) => { b.captureId = 'x'; }, /captureId: must be a capture id/],
-    ['raw as a string', (b) => { b.packets[0]!.raw = 'AQID'; }, /packets\/0\/raw: must be binary/],
-    ['raw too large', (b) => { b.packets[0]!.raw = new Uint8Array(AGENT_PROTOCOL_LIMITS.maxFrameBytes + 1); b.packets[0]!.capturedLength = AGENT_PROTOCOL_LIMITS.maxFrameBytes + 1; }, /packets\/0\/raw: must be at most 262144 bytes/],
-    ['raw length differs from capturedLength', (b) => { b.packets[0]!.capturedLength = 5; }, /capturedLength is 5/],
+    ['frames as a string', (b) => { b.frames = 'AQID'; }, /frames: must be binary/],
+    ['frame too large', (b) => { b.packets[0]!.capturedLength = AGENT_PROTOCOL_LIMITS.maxFrameBytes + 1; }, /packets\/0\/capturedLength: must be <= 262144/],
+    ['frames shorter than the packets say', (b) => { b.packets[0]!.capturedLength = 5; }, /frames: has 4 bytes but the packets' capturedLength add up to 5/],
+    ['raw inside a packet', (b) => { b.packets[0]!.raw = new Uint8Array(4); }, /packets\/0: unknown field raw/],
     ['unknown field', (b) => { b.packets[0]!.evil = 1; }, /packets\/0: unknown field evil/],
     ['negative ts', (b) => { b.timeline[0]!.ts = -1; }, /timeline\/0\/ts: must be >= 0/],
     ['unknown kind', (b) => { b.timeline[0]!.kind = 'chat'; }, /timeline\/0\/kind: must be one of "tcp"/],
     ['too many packets', (b) => { b.packets = Array.from({ length: AGENT_PROTOCOL_LIMITS.maxBatchPackets + 1 }, () => b.packets[0]!); }, /packets: must not have more than 5000 items/],
-    ['duplicate frame', (b) => { b.packets.push({ ...b.packets[0]! }); }, /frame 1 appears twice/],
+    ['too many mails', (b) => { b.mails = Array.from({ length: AGENT_PROTOCOL_LIMITS.maxBatchMails + 1 }, (_, i) => ({ ...b.mails[0]!, index: i + 1 })); }, /mails: must not have more than 8 items/],
+    ['duplicate frame', (b) => { b.packets.push({ ...b.packets[0]! }); b.frames = new Uint8Array(8); }, /frame 1 appears twice/],
     ['duplicate timeline key', (b) => { b.timeline.push({ ...b.timeline[0]! }); }, /entry 1 of session 1 appears twice/],
     ['mail without summary', (b) => { delete b.mails[0]!.summary; }, /mails\/0: must have required properties? summary/],
     ['bad sha256', (b) => { b.mails[0]!.sha256 = 'ABC'; }, /mails\/0\/sha256: must be a sha256/],
@@ -57,7 +69,7 @@ test('batch refusals name the field and the reason', () => {
     ['not an object', (b) => { b.packets = 'x' as never; }, /packets: must be array/],
   ];
   for (const [name, mutate, expected] of cases) {
-    const b = batch();
+    const b = wire(batch());
     mutate(b);
     const r = validateBatch(b);
     assert.equal(r.ok, false, name);

@@ -10,7 +10,7 @@ import { rm } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
 import type { Database } from '@mailscope/db';
 import type { UiUploadProgress } from '@mailscope/shared';
-import { validateBatch } from '@mailscope/shared';
+import { packBatch, validateBatch } from '@mailscope/shared';
 import type { FastifyBaseLogger } from 'fastify';
 import type { IngestService } from '../ingest/ingest-service.ts';
 import type { MailSettingsCache } from '../ingest/settings-cache.ts';
@@ -113,7 +113,7 @@ export class UploadService {
         if (msg.type === 'batch') {
           chain = chain.then(async () => {
             if (failure === undefined) {
-              const checked = validateBatch({ captureId, ...msg.batch });
+              const checked = validateBatch(packBatch({ captureId, ...msg.batch }));
               if (!checked.ok) {
                 failure = `the engine produced a batch the store refuses: ${checked.error}`;
               } else {

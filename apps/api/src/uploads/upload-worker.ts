@@ -20,7 +20,7 @@ import type { UploadWorkerData, WorkerToMain, MainToWorker, WorkerBatch } from '
 const CHUNK_BYTES = 1024 * 1024;
 const MAX_BATCHES_IN_FLIGHT = 2;
 /** Flush a batch past any of these (well inside the protocol's per-batch limits). */
-const FLUSH = { packets: 2_000, sessions: 2_000, timeline: 10_000, mails: 32, bytes: 8 * 1024 * 1024 };
+const FLUSH = { packets: 2_000, sessions: 2_000, timeline: 10_000, mails: 8, bytes: 8 * 1024 * 1024 };
 
 const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
 
@@ -41,46 +41,84 @@ function post(msg: WorkerToMain, transfer: ArrayBuffer[] = []): void {
   port!.postMessage(msg, transfer);
 }
 
+/** A batch whose mails still need their summary. */
+interface SealedBatch {
+  readonly packets: BatchPacket[];
+  readonly sessions: BatchSessionEvent[];
+  readonly timeline: BatchTimelineEntry[];
+  readonly mails: MailEvent[];
+}
+
+/**
+ * Collects the engine's records (synchronously, from its callback) into batches within the
+ * protocol's limits: a batch is sealed as soon as one of them is reached, even in the middle of a
+ * chunk; `send` summarises and posts the sealed ones.
+ */
 class BatchBuilder {
-  packets: BatchPacket[] = [];
-  sessions: BatchSessionEvent[] = [];
-  timeline: BatchTimelineEntry[] = [];
-  mails: MailEvent[] = [];
-  bytes = 0;
-  seq = 0;
+  private packets: BatchPacket[] = [];
+  private sessions: BatchSessionEvent[] = [];
+  private timeline: BatchTimelineEntry[] = [];
+  private mails: MailEvent[] = [];
+  private bytes = 0;
+  private seq = 0;
+  private readonly sealed: SealedBatch[] = [];
 
-  full(): boolean {
-    return this.packets.length >= FLUSH.packets || this.sessions.length >= FLUSH.sessions || this.timeline.length >= FLUSH.timeline
-      || this.mails.length >= FLUSH.mails || this.bytes >= FLUSH.bytes;
+  packet(p: BatchPacket): void {
+    this.packets.push(p);
+    this.bytes += p.raw.byteLength;
+    this.check();
   }
 
-  empty(): boolean {
-    return this.packets.length + this.sessions.length + this.timeline.length + this.mails.length === 0;
+  session(s: BatchSessionEvent): void {
+    this.sessions.push(s);
+    this.check();
   }
 
-  /** Summarises the mails, posts the batch and starts a new one; waits while too many are unacknowledged. */
-  async flush(progress: { bytesRead: number; frames: number }): Promise<void> {
-    if (this.empty()) return;
-    const mails: BatchMail[] = [];
-    for (const m of this.mails) {
-      // One at a time: concurrent parses would hold every parse's state at once.
-      const summary = await summarizeMail(m.raw, { sha256 });
-      // A view into a larger block would be cloned with the whole block.
-      const raw = m.raw.byteLength === m.raw.buffer.byteLength ? m.raw : m.raw.slice();
-      mails.push({ ...m, raw, summary } as unknown as BatchMail);
-    }
-    const batch: WorkerBatch = { batchId: `upload-${this.seq}`, seq: this.seq, packets: this.packets, sessions: this.sessions, timeline: this.timeline, mails };
-    this.seq++;
-    const transfer: ArrayBuffer[] = [];
-    for (const p of this.packets) transfer.push(p.raw.buffer as ArrayBuffer);
+  entry(t: BatchTimelineEntry): void {
+    this.timeline.push(t);
+    this.check();
+  }
+
+  mail(m: MailEvent): void {
+    this.mails.push(m);
+    this.bytes += m.raw.byteLength;
+    this.check();
+  }
+
+  private check(): void {
+    if (this.packets.length >= FLUSH.packets || this.sessions.length >= FLUSH.sessions || this.timeline.length >= FLUSH.timeline
+      || this.mails.length >= FLUSH.mails || this.bytes >= FLUSH.bytes) this.seal();
+  }
+
+  seal(): void {
+    if (this.packets.length + this.sessions.length + this.timeline.length + this.mails.length === 0) return;
+    this.sealed.push({ packets: this.packets, sessions: this.sessions, timeline: this.timeline, mails: this.mails });
     this.packets = [];
     this.sessions = [];
     this.timeline = [];
     this.mails = [];
     this.bytes = 0;
-    while (inFlight >= MAX_BATCHES_IN_FLIGHT) await new Promise<void>((resolve) => (wake = resolve));
-    inFlight++;
-    post({ type: 'batch', batch, progress }, transfer);
+  }
+
+  /** Summarises the mails of the sealed batches and posts them; waits while too many are unacknowledged. */
+  async send(progress: { bytesRead: number; frames: number }): Promise<void> {
+    for (let b = this.sealed.shift(); b !== undefined; b = this.sealed.shift()) {
+      const mails: BatchMail[] = [];
+      for (const m of b.mails) {
+        // One at a time: concurrent parses would hold every parse's state at once.
+        const summary = await summarizeMail(m.raw, { sha256 });
+        // A view into a larger block would be cloned with the whole block.
+        const raw = m.raw.byteLength === m.raw.buffer.byteLength ? m.raw : m.raw.slice();
+        mails.push({ ...m, raw, summary } as unknown as BatchMail);
+      }
+      const batch: WorkerBatch = { batchId: `upload-${this.seq}`, seq: this.seq, packets: b.packets, sessions: b.sessions, timeline: b.timeline, mails };
+      this.seq++;
+      const transfer: ArrayBuffer[] = [];
+      for (const p of b.packets) transfer.push(p.raw.buffer as ArrayBuffer);
+      while (inFlight >= MAX_BATCHES_IN_FLIGHT) await new Promise<void>((resolve) => (wake = resolve));
+      inFlight++;
+      post({ type: 'batch', batch, progress }, transfer);
+    }
   }
 }
 
@@ -95,20 +133,18 @@ async function run(): Promise<void> {
         raws.delete(e.no);
         if (frame === undefined) return;
         const { type: _type, tcpAnalysis, ...rest } = e;
-        builder.packets.push({ type: 'packet', ...rest, ...(tcpAnalysis ? { tcpAnalysis: [...tcpAnalysis] } : {}), linkType: frame.linkType, raw: frame.raw });
-        builder.bytes += frame.raw.byteLength;
+        builder.packet({ type: 'packet', ...rest, ...(tcpAnalysis ? { tcpAnalysis: [...tcpAnalysis] } : {}), linkType: frame.linkType, raw: frame.raw });
         return;
       }
       case 'session-opened':
       case 'session-closed':
-        builder.sessions.push(e as BatchSessionEvent);
+        builder.session(e as BatchSessionEvent);
         return;
       case 'timeline':
-        builder.timeline.push({ ...e, frames: [...e.frames] } as BatchTimelineEntry);
+        builder.entry({ ...e, frames: [...e.frames] } as BatchTimelineEntry);
         return;
       case 'mail':
-        builder.mails.push(e);
-        builder.bytes += e.raw.byteLength;
+        builder.mail(e);
         return;
     }
   });
@@ -126,7 +162,7 @@ async function run(): Promise<void> {
         analyzer.push(frame);
       });
       if (reader.error !== undefined) break;
-      if (builder.full()) await builder.flush({ bytesRead, frames: reader.frameCount });
+      await builder.send({ bytesRead, frames: reader.frameCount });
     }
   } finally {
     await file.close();
@@ -138,7 +174,8 @@ async function run(): Promise<void> {
     return;
   }
   analyzer.end();
-  await builder.flush({ bytesRead, frames: reader.frameCount });
+  builder.seal();
+  await builder.send({ bytesRead, frames: reader.frameCount });
   while (inFlight > 0) await new Promise<void>((resolve) => (wake = resolve));
   post({
     type: 'done',
