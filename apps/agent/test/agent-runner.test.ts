@@ -12,9 +12,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Server } from 'socket.io';
-import * as parser from 'socket.io-parser';
 import { DEFAULT_MAIL_SETTINGS, type MailModuleSettings } from '@mailscope/shared';
-import { AGENT_PROTOCOL_LIMITS, INVALID_AGENT_TOKEN, validateBatch, validateCaptureStatus, validateHello, type BatchPayload, type CaptureStatusPayload, type CommandAck } from '@mailscope/shared/agent-protocol';
+import { INVALID_AGENT_TOKEN, validateBatch, validateCaptureStatus, validateHello, type BatchPayload, type CaptureStatusPayload, type CommandAck } from '@mailscope/shared/agent-protocol';
 import { AgentRunner } from '../src/agent-runner.ts';
 import { Spool } from '../src/spool/spool.ts';
 import { sendMail, sleep, startSmtpServer } from './helpers/mail-servers.ts';
@@ -25,12 +24,6 @@ const BIN = join(dirname(fileURLToPath(import.meta.url)), '../bin/mailscope-agen
 const TOKEN = 'agent-token-1';
 const CAPTURE = '00000000-0000-4000-8000-0000000000c1';
 const SETTINGS: MailModuleSettings = { ...DEFAULT_MAIL_SETTINGS, saveMail: true, smtpPorts: [2525], pop3Ports: [1110] };
-
-class BatchDecoder extends parser.Decoder {
-  constructor() {
-    super({ maxAttachments: AGENT_PROTOCOL_LIMITS.maxBatchPackets + AGENT_PROTOCOL_LIMITS.maxBatchMails });
-  }
-}
 
 /** What the stand-in API stored: keyed like the real ingest, so a resent batch adds nothing. */
 class FakeApi {
@@ -47,9 +40,10 @@ class FakeApi {
 
   async start(port = 0): Promise<void> {
     this.http = createServer();
-    // A batch carries one binary attachment per frame and mail; socket.io-parser refuses more than
-    // 10 per packet by default (and closes the connection), so the API must raise the limit too.
-    const io = new Server(this.http, { maxHttpBufferSize: 64 * 1024 * 1024, parser: { Encoder: parser.Encoder, Decoder: BatchDecoder } });
+    // As the real API (server.ts): socket.io's default parser - at most 10 binary parts per event,
+    // past that it closes the connection - and its message limit, so a batch the agent packs
+    // wrongly fails here as it would there.
+    const io = new Server(this.http, { maxHttpBufferSize: 64 * 1024 * 1024, serveClient: false });
     this.io = io;
     const nsp = io.of('/agent');
     nsp.use((socket, next) => next((socket.handshake.auth as { token?: string }).token === TOKEN ? undefined : new Error(INVALID_AGENT_TOKEN)));

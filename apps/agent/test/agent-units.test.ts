@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AnalyzerEvent } from '@mailscope/protocols/events';
 import type { BatchPayload } from '@mailscope/shared/agent-protocol';
-import { validateBatch } from '@mailscope/shared/agent-protocol';
+import { AGENT_PROTOCOL_LIMITS, packBatch, validateBatch } from '@mailscope/shared/agent-protocol';
 import { buildBpfFilter } from '../src/capture/bpf-filter.ts';
 import { classifyCaptureError } from '../src/capture/live-capture.ts';
 import { BatchBuilder } from '../src/spool/batch-builder.ts';
@@ -67,10 +67,42 @@ test('BatchBuilder: batches cut at the limit, numbered from 0, valid for the API
   assert.deepEqual(out.map((b) => [b.seq, b.packets.length]), [[0, 10], [1, 10], [2, 5]]);
   assert.equal(new Set(out.map((b) => b.batchId)).size, 3);
   for (const b of out) {
-    const v = validateBatch(b);
+    const v = validateBatch(packBatch(b));
     assert.ok(v.ok, v.ok ? '' : v.error);
   }
   assert.deepEqual([...out[2]!.packets[4]!.raw.subarray(0, 2)], [25, 25]);
+});
+
+function mailEvent(sessionId: number, index: number, bytes: number): AnalyzerEvent {
+  const raw = new Uint8Array(bytes).fill(0x41);
+  return {
+    type: 'mail', sessionId, index, direction: 'sent', command: 'DATA', size: bytes, sha256: '0'.repeat(64), complete: true,
+    startTs: 1, endTs: 2, frames: [index], raw, summary: { to: [], cc: [], attachments: [] },
+  } as unknown as AnalyzerEvent;
+}
+
+test('BatchBuilder: never past the protocol limits, whatever limits it is given (mails, packets, bytes)', () => {
+  const L = AGENT_PROTOCOL_LIMITS;
+  const out: BatchPayload[] = [];
+  const b = new BatchBuilder({ captureId: CAPTURE, saveMail: () => true, limits: { packets: 1e9, mails: 1e9, sessions: 1e9, timeline: 1e9, bytes: 1e12 } }, (batch) => out.push(batch));
+  for (let i = 1; i <= 20; i++) b.add(mailEvent(1, i, 10));
+  for (let no = 1; no <= L.maxBatchPackets + 10; no++) b.add(packetEvent(no), frame(no));
+  b.flush();
+  assert.deepEqual(out.map((x) => [x.mails.length, x.packets.length]), [[8, 0], [8, 0], [4, L.maxBatchPackets], [0, 10]]);
+  for (const x of out) assert.ok(validateBatch(packBatch(x)).ok);
+
+  // Bytes: two 40 MiB mails never share a batch (64 MiB), the second one starts the next batch.
+  const big: BatchPayload[] = [];
+  const c = new BatchBuilder({ captureId: CAPTURE, saveMail: () => true, limits: { bytes: 1e12 } }, (batch) => big.push(batch));
+  c.add(packetEvent(1), frame(1));
+  c.add(mailEvent(1, 1, 40 * 1024 * 1024));
+  c.add(mailEvent(1, 2, 40 * 1024 * 1024));
+  c.flush();
+  assert.deepEqual(big.map((x) => [x.packets.length, x.mails.length]), [[1, 1], [0, 1]]);
+  for (const x of big) {
+    const v = validateBatch(packBatch(x));
+    assert.ok(v.ok, v.ok ? '' : v.error);
+  }
 });
 
 test('batch codec: what is written is read back, bytes and all', () => {

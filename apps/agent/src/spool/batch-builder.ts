@@ -19,6 +19,18 @@ export interface BatchLimits {
 }
 
 /**
+ * The protocol's bounds (AGENT_PROTOCOL_LIMITS): no batch passes them, whatever `limits` asks for,
+ * because the API refuses such a batch - and one refused batch is a hole in the capture.
+ */
+export const PROTOCOL_BATCH_LIMITS: BatchLimits = {
+  packets: AGENT_PROTOCOL_LIMITS.maxBatchPackets,
+  sessions: AGENT_PROTOCOL_LIMITS.maxBatchSessions,
+  timeline: AGENT_PROTOCOL_LIMITS.maxBatchTimeline,
+  mails: AGENT_PROTOCOL_LIMITS.maxBatchMails,
+  bytes: AGENT_PROTOCOL_LIMITS.maxBatchBytes,
+};
+
+/**
  * Well inside the protocol's limits: a 4 MiB batch is a few ms to send on loopback and a
  * bounded insert for the API, and keeps the latency of a busy capture's records low.
  */
@@ -53,7 +65,9 @@ export class BatchBuilder {
     private readonly options: BatchBuilderOptions,
     private readonly sink: (batch: BatchPayload) => void,
   ) {
-    this.limits = { ...DEFAULT_BATCH_LIMITS, ...options.limits };
+    const wanted = { ...DEFAULT_BATCH_LIMITS, ...options.limits };
+    const cap = (key: keyof BatchLimits): number => Math.max(1, Math.min(wanted[key], PROTOCOL_BATCH_LIMITS[key]));
+    this.limits = { packets: cap('packets'), sessions: cap('sessions'), timeline: cap('timeline'), mails: cap('mails'), bytes: cap('bytes') };
     this.seq = options.firstSeq ?? 0;
   }
 
@@ -72,6 +86,7 @@ export class BatchBuilder {
         if (frame === undefined) throw new Error('a packet record needs its frame');
         const raw = frame.data.byteLength > AGENT_PROTOCOL_LIMITS.maxFrameBytes ? frame.data.subarray(0, AGENT_PROTOCOL_LIMITS.maxFrameBytes) : frame.data;
         const record = { ...event, capturedLength: raw.byteLength, linkType: frame.linkType, raw } as BatchPacket;
+        this.makeRoom(raw.byteLength);
         if (event.tcpAnalysis !== undefined && event.tcpAnalysis.length > 8) (record as { tcpAnalysis?: readonly string[] }).tcpAnalysis = event.tcpAnalysis.slice(0, 8);
         this.packets.push(record);
         this.bytes += raw.byteLength;
@@ -116,8 +131,18 @@ export class BatchBuilder {
     const summary: MailSummary = event.summary ?? { to: [], cc: [], attachments: [], parseError: 'not summarised' };
     const { raw, summary: _summary, ...rest } = event;
     const keep = this.options.saveMail();
+    if (keep) this.makeRoom(raw.byteLength);
     this.mails.push({ ...rest, summary, ...(keep ? { raw } : {}) } as BatchMail);
     if (keep) this.bytes += raw.byteLength;
+  }
+
+  /**
+   * Closes the current batch first when `bytes` more would take it past the byte limit: a batch
+   * never passes it (maxBatchBytes is a hard limit of the protocol), except a single record that
+   * is larger alone (a mail up to maxMailBytes), which makes a batch of its own.
+   */
+  private makeRoom(bytes: number): void {
+    if (this.pending > 0 && this.bytes + bytes > this.limits.bytes) this.flush();
   }
 
   private full(): boolean {
