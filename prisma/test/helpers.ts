@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
 import pg from 'pg';
+import { dropDatabase } from '../src/throwaway.ts';
 import { startEmbeddedPostgres } from '../src/embedded.ts';
 import type { EmbeddedServer } from '../src/embedded.ts';
 
@@ -65,7 +66,11 @@ export async function freshDatabase(server: TestServer): Promise<string> {
   after(async () => {
     const c = new pg.Client({ connectionString: server.url });
     await c.connect();
-    await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).finally(() => c.end());
+    try {
+      await dropDatabase(c, name);
+    } finally {
+      await c.end();
+    }
   });
   const url = new URL(server.url);
   url.pathname = `/${name}`;

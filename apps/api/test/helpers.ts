@@ -5,6 +5,7 @@
  * sign-in, and synthetic frames (RFC 5737 addresses, fixed times).
  */
 import { randomBytes } from 'node:crypto';
+import { dropDatabase } from '@mailscope/db/throwaway';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -55,7 +56,7 @@ export function testDatabases(): TestDb[] {
     list.push(lazy('TEST_DATABASE_URL', async (cleanups) => {
       const name = `mailscope_api_test_${randomBytes(6).toString('hex')}`;
       await withClient(url, (c) => c.query(`CREATE DATABASE ${name}`));
-      cleanups.push(() => withClient(url, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => undefined));
+      cleanups.push(() => withClient(url, (c) => dropDatabase(c, name)));
       const dbUrl = new URL(url);
       dbUrl.pathname = `/${name}`;
       const db = await openDatabase({ url: dbUrl.toString() });

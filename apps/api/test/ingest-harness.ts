@@ -6,6 +6,7 @@
  * agents with tokens, signed-in users, and a socket.io client acting as an agent.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { dropDatabase } from '@mailscope/db/throwaway';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -66,7 +67,7 @@ export async function freshDatabase(server: TestServer): Promise<string> {
   after(async () => {
     const c = new pg.Client({ connectionString: server.url });
     await c.connect();
-    await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).finally(() => c.end());
+    await dropDatabase(c, name).finally(() => c.end());
   });
   const url = new URL(server.url);
   url.pathname = `/${name}`;
