@@ -259,7 +259,7 @@ export class LiveCapture {
     this.filterText = filter;
     await new Promise((done) => setTimeout(done, SWITCH_OVERLAP_MS));
     old.cap.removeAllListeners('packet');
-    old.cap.close();
+    retire(old.cap);
     overlapping = false;
     for (const frame of held) {
       const key = Buffer.from(frame.data.buffer, frame.data.byteOffset, frame.data.byteLength).toString('latin1');
@@ -278,14 +278,14 @@ export class LiveCapture {
     if (this.closed) return;
     this.closed = true;
     this.handle.cap.removeAllListeners('packet');
-    this.handle.cap.close();
+    retire(this.handle.cap);
   }
 
   private openHandle(filter: string, sink: (frame: Frame) => void): OpenHandle {
     const snaplen = Math.min(Math.max(this.options.snaplen ?? CAP_SNAPLEN, 64), CAP_SNAPLEN);
     // A filter is tried on a small handle first: a failed open cannot be closed (see `openCap`),
     // and a small handle is all that stays behind when the filter does not compile.
-    if (filter !== '') openCap(this.options.device, filter, PROBE_BUFFER_BYTES, Buffer.alloc(64)).handle.close();
+    if (filter !== '') retire(openCap(this.options.device, filter, PROBE_BUFFER_BYTES, Buffer.alloc(64)).handle);
     const buffer = Buffer.alloc(snaplen);
     const { handle, linkName } = openCap(this.options.device, filter, this.options.bufferBytes ?? DEFAULT_BUFFER_BYTES, buffer);
     const open: OpenHandle = { cap: handle, buffer, linkType: linkTypeNumber(linkName) };
@@ -315,6 +315,20 @@ const PROBE_BUFFER_BYTES = 256 * 1024;
  * collected: it unrefs what it never ref'd. Such handles are kept here, never closed.
  */
 const failedHandles: CapHandle[] = [];
+
+/**
+ * cap 0.2.1 on Node 20 also crashes the process (SIGSEGV in `node::AsyncWrap::EmitDestroy`, called
+ * from `Pcap::~Pcap` inside a garbage collection) when a closed handle is collected - seen as soon
+ * as the agent shares its process with a busy heap (the end-to-end test with the API in it). So a
+ * closed handle stays referenced here: `close` frees libpcap's buffers, what stays is the small JS
+ * wrapper, one per capture start, filter change or filter probe.
+ */
+const closedHandles: CapHandle[] = [];
+
+function retire(handle: CapHandle): void {
+  closedHandles.push(handle);
+  handle.close();
+}
 
 function openCap(device: string, filter: string, bufferBytes: number, buffer: Buffer): { handle: CapHandle; linkName: string } {
   const cap = loadCap();
