@@ -62,6 +62,8 @@ export class AgentRunner {
   private statusTimer: NodeJS.Timeout | undefined;
   private finished: ((code: number) => void) | undefined;
   private unreachableSince: number | undefined;
+  private stopping = false;
+  private reconnectTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: AgentRunnerOptions) {
     this.sender = new BatchSender(
@@ -113,6 +115,15 @@ export class AgentRunner {
         this.unreachableSince = Date.now();
         this.options.log(`lost the API (${reason}); reconnecting, batches wait in ${this.options.spool.dir}`);
       }
+      // socket.io does not reconnect by itself after the server closed the socket, and that is what
+      // an API shutting down does (its gateway disconnects every agent): without this the agent
+      // would wait forever after the first API restart. A revoked token ends in connect_error.
+      if (reason === 'io server disconnect' && !this.stopping) {
+        this.reconnectTimer = setTimeout(() => {
+          this.reconnectTimer = undefined;
+          if (!this.stopping) socket.connect();
+        }, 1000);
+      }
     });
     socket.on('settings', (payload) => void this.applySettings(payload));
     socket.on('capture:start', (payload, ack) => void this.startCapture(payload).then(ack));
@@ -123,6 +134,8 @@ export class AgentRunner {
 
   /** Stops the captures, sends what is spooled (bounded by `drainMs`), disconnects. */
   async shutdown(code = 0): Promise<void> {
+    this.stopping = true;
+    if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
     if (this.statusTimer !== undefined) clearInterval(this.statusTimer);
     this.statusTimer = undefined;
     for (const [captureId, pipeline] of this.captures) {
