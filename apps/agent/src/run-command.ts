@@ -2,10 +2,9 @@
  * `mailscope-agent run` and `mailscope-agent import FILE`: the two commands that talk to the API.
  * Both put their batches in a spool and send them with the same sender (batch-sender.ts).
  */
-import { randomUUID } from 'node:crypto';
-import { rmSync } from 'node:fs';
+import { rmSync, statSync } from 'node:fs';
 import { homedir, hostname } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { io, type Socket } from 'socket.io-client';
 import { validateMailSettings, type MailModuleSettings } from '@mailscope/shared';
@@ -13,6 +12,7 @@ import {
   INVALID_AGENT_TOKEN,
   type AgentToServerEvents,
   type BatchAck,
+  type CaptureImportAck,
   type HelloAck,
   type ServerToAgentEvents,
   packBatch,
@@ -45,14 +45,16 @@ SIGINT / SIGTERM stop the captures and send what is spooled (up to 10 s) before 
 Exit status: 0 stopped by a signal, 1 the API refused the token, 2 bad usage.
 `;
 
-export const IMPORT_HELP = `Usage: mailscope-agent import FILE --api URL --token TOKEN --capture ID [options]
+export const IMPORT_HELP = `Usage: mailscope-agent import FILE --api URL --token TOKEN [--capture ID] [options]
 
-Analyses a pcap / pcapng file and sends its packets, sessions, timeline and mails to the API as
-capture ID, through the same batches and acknowledgements as a live capture, with a progress bar.
+Analyses a pcap / pcapng file and sends its packets, sessions, timeline and mails to the API,
+through the same batches and acknowledgements as a live capture, with a progress bar. The API
+creates a capture of this agent for the file (source upload) and it is stopped once every batch
+is acknowledged.
 
 Options:
   --api URL, --token TOKEN, --spool-dir DIR   as for 'run'
-  --capture ID       the capture (uuid) the API created for this import
+  --capture ID       send to this existing capture (uuid) of this agent instead
   --smtp-ports LIST, --pop3-ports LIST, --any-port, --save-mail
                      settings for the analysis (default: the API's mail-module settings)
   -h, --help         this help
@@ -174,7 +176,6 @@ export async function runImport(args: readonly string[], cio: CommandIo, env: Ag
   const token = values.token ?? env.MAILSCOPE_AGENT_TOKEN;
   if (api === undefined || !/^https?:\/\//.test(api)) return usage(cio, 'import', '--api URL is required (http://host:port)');
   if (token === undefined || token === '') return usage(cio, 'import', '--token TOKEN is required');
-  const captureId = values.capture ?? randomUUID();
   const log = (line: string): void => void cio.stderr.write(`mailscope-agent: ${line}\n`);
 
   // The API's settings first: the analysis uses them unless options override.
@@ -212,6 +213,35 @@ export async function runImport(args: readonly string[], cio: CommandIo, env: Ag
     return usage(cio, 'import', Object.values(checked.errors).join('; '));
   }
   const settings: MailModuleSettings = checked.settings;
+
+  // The capture: the one given, or one the API creates for this file.
+  let captureId: string;
+  if (values.capture !== undefined) {
+    captureId = values.capture;
+  } else {
+    let sizeBytes = 0;
+    try {
+      sizeBytes = statSync(file).size;
+    } catch (err) {
+      socket.disconnect();
+      log(`${file}: ${err instanceof Error ? err.message : String(err)}`);
+      return 1;
+    }
+    let importAck: CaptureImportAck;
+    try {
+      importAck = await socket.timeout(10_000).emitWithAck('capture:import', { fileName: importFileName(file), sizeBytes });
+    } catch {
+      socket.disconnect();
+      log(`the API at ${api} did not answer capture:import within 10 s`);
+      return 1;
+    }
+    if (!importAck.ok) {
+      socket.disconnect();
+      log(`the API refused the import: ${importAck.error}`);
+      return 1;
+    }
+    captureId = importAck.captureId;
+  }
 
   const spool = new Spool(join(resolve(values['spool-dir'] ?? defaultSpoolDir()), 'imports', captureId));
   let sent = 0;
@@ -252,6 +282,13 @@ export async function runImport(args: readonly string[], cio: CommandIo, env: Ag
     });
     builder.flush();
     await sender.drain(Number.POSITIVE_INFINITY);
+    // Every batch acknowledged: the capture is complete. Waits for the ack - socket.io's server
+    // drops an event that arrives just before the disconnect that follows.
+    const stopped = await socket
+      .timeout(10_000)
+      .emitWithAck('capture:status', { captureId, state: 'stopped', received: result.frames, dropped: 0, queued: 0 })
+      .then((ack) => (ack.ok ? undefined : ack.error), () => 'no answer within 10 s');
+    if (stopped !== undefined) log(`warning: could not mark capture ${captureId} stopped: ${stopped}`);
     clearInterval(ticker);
     show();
     progress.clear();
@@ -270,6 +307,13 @@ export async function runImport(args: readonly string[], cio: CommandIo, env: Ag
     clearInterval(ticker);
     socket.disconnect();
   }
+}
+
+/** The file's name as the API shows it: its base name without control characters, 1..255 characters. */
+export function importFileName(file: string): string {
+  // eslint-disable-next-line no-control-regex
+  const name = Array.from(basename(file).replace(/[\u0000-\u001f\u007f-\u009f]/g, '_')).slice(0, 255).join('');
+  return name === '' ? 'capture' : name;
 }
 
 function makeProgress(stderr: NodeJS.WriteStream, file: string): { update: (read: number, sent: number, total: number) => void; clear: () => void } {

@@ -7,7 +7,11 @@
  * Agent → API:
  * - `hello` (HelloPayload) → ack HelloAck: the agent introduces itself after every (re)connect;
  *   the ack carries its id and the current mail-module settings.
- * - `capture:status` (CaptureStatusPayload), no ack: state changes and counters of a capture.
+ * - `capture:import` (CaptureImportPayload) → ack CaptureImportAck: `mailscope-agent import` asks
+ *   for a capture of its own (source 'upload', status 'running') to send a file's batches to; a
+ *   `capture:status` stopped for it closes it.
+ * - `capture:status` (CaptureStatusPayload), optional ack CommandAck: state changes and counters of
+ *   a capture; the ack comes once the state is recorded.
  * - `batch` (BatchPayload) → ack BatchAck: engine records of one capture, in the order the engine
  *   emitted them. Idempotent: a batch sent again (reconnect, spool replay) stores nothing twice.
  *   The packets' frame bytes travel concatenated in `frames` (each packet's `capturedLength` bytes,
@@ -153,6 +157,18 @@ export const CommandAckSchema = Type.Union([
   Type.Object({ ok: Type.Literal(true) }),
   Type.Object({ ok: Type.Literal(false), error: Str(L.maxErrorChars) }),
 ]);
+
+/** A file name as the agent reports it (display only): 1..255 characters, no control characters. */
+export const MAX_IMPORT_FILE_NAME_CHARS = 255;
+
+export const CaptureImportPayloadSchema = Type.Object({
+  fileName: Type.String({ minLength: 1, maxLength: MAX_IMPORT_FILE_NAME_CHARS, pattern: '^[^\\u0000-\\u001f\\u007f-\\u009f]+$' }),
+  sizeBytes: UInt(),
+}, Strict);
+export type CaptureImportPayload = Static<typeof CaptureImportPayloadSchema>;
+
+/** The API's answer to `capture:import`: the id of the capture it created for the import. */
+export type CaptureImportAck = { readonly ok: true; readonly captureId: string } | { readonly ok: false; readonly error: string };
 
 export const CAPTURE_STATES = ['starting', 'running', 'stopped', 'error'] as const;
 export type CaptureState = (typeof CAPTURE_STATES)[number];
@@ -373,7 +389,9 @@ export type BatchAck = { readonly ok: true; readonly stored: StoredCounts } | { 
 /** `/agent`: what the agent emits (socket.io's ClientToServerEvents). */
 export interface AgentToServerEvents {
   hello: (payload: HelloPayload, ack: (res: HelloAck) => void) => void;
-  'capture:status': (payload: CaptureStatusPayload) => void;
+  'capture:import': (payload: CaptureImportPayload, ack: (res: CaptureImportAck) => void) => void;
+  /** The ack is optional: an agent that asks for one learns once the state is recorded (or why not). */
+  'capture:status': (payload: CaptureStatusPayload, ack?: (res: CommandAck) => void) => void;
   batch: (payload: WireBatchPayload, ack: (res: BatchAck) => void) => void;
 }
 
@@ -428,7 +446,7 @@ function describeErrors(what: string, errors: readonly ErrorLike[]): string {
     let message = e.message;
     const allowed = (e.params as { allowedValues?: readonly unknown[] } | undefined)?.allowedValues;
     if (allowed !== undefined) message = `must be one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}`;
-    if (e.keyword === 'pattern') message = e.instancePath.endsWith('captureId') ? 'must be a capture id (uuid)' : e.instancePath.endsWith('sha256') ? 'must be a sha256 in lowercase hex' : 'has not the expected form';
+    if (e.keyword === 'pattern') message = e.instancePath.endsWith('captureId') ? 'must be a capture id (uuid)' : e.instancePath.endsWith('sha256') ? 'must be a sha256 in lowercase hex' : e.instancePath.endsWith('fileName') ? 'must not contain control characters' : 'has not the expected form';
     if (e.keyword === 'additionalProperties' && params?.additionalProperties) message = `unknown field${params.additionalProperties.length > 1 ? 's' : ''} ${params.additionalProperties.join(', ')}`;
     const line = `${e.instancePath === '' ? '(payload)' : e.instancePath.slice(1)}: ${message}`;
     if (seen.has(line)) continue;
@@ -442,6 +460,7 @@ function describeErrors(what: string, errors: readonly ErrorLike[]): string {
 }
 
 export const validateHello = compileValidator(HelloPayloadSchema, 'hello');
+export const validateCaptureImport = compileValidator(CaptureImportPayloadSchema, 'capture:import');
 export const validateCaptureStatus = compileValidator(CaptureStatusPayloadSchema, 'capture:status');
 export const validateCaptureStart = compileValidator(CaptureStartPayloadSchema, 'capture:start');
 export const validateCaptureStop = compileValidator(CaptureStopPayloadSchema, 'capture:stop');

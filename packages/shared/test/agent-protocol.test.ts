@@ -4,6 +4,7 @@ import {
   AGENT_PROTOCOL_LIMITS,
   packBatch,
   validateBatch,
+  validateCaptureImport,
   validateCaptureStatus,
   validateHello,
   validateMailSettingsPayload,
@@ -89,4 +90,25 @@ test('hello, capture:status and settings validators', () => {
   const st = validateCaptureStatus({ captureId: CAPTURE, state: 'paused', received: 1.5, dropped: 0, queued: 0 });
   assert.match(st.ok ? '' : st.error, /state: must be one of "starting", "running", "stopped", "error"; received: must be integer/);
   assert.equal(validateMailSettingsPayload({ ...DEFAULT_MAIL_SETTINGS }).ok, true);
+});
+
+test('capture:import: a file name of 1..255 characters without control characters and a size', () => {
+  assert.deepEqual(validateCaptureImport({ fileName: 'zeek_smtp.pcap', sizeBytes: 40943 }), { ok: true, value: { fileName: 'zeek_smtp.pcap', sizeBytes: 40943 } });
+  assert.equal(validateCaptureImport({ fileName: 'x'.repeat(255), sizeBytes: 0 }).ok, true);
+  assert.equal(validateCaptureImport({ fileName: 'Ünïcode name.pcapng', sizeBytes: 0 }).ok, true);
+  const empty = validateCaptureImport({ fileName: '', sizeBytes: 1 });
+  assert.equal(empty.ok, false);
+  assert.match(empty.ok ? '' : empty.error, /^invalid capture:import: fileName: /);
+  for (const bad of [
+    { fileName: 'x'.repeat(256), sizeBytes: 1 },
+    { fileName: 'a\nb.pcap', sizeBytes: 1 },
+    { fileName: 'a\u0000.pcap', sizeBytes: 1 },
+    { fileName: 'a\u007f.pcap', sizeBytes: 1 },
+    { fileName: 'a.pcap', sizeBytes: -1 },
+    { fileName: 'a.pcap', sizeBytes: 1.5 },
+    { fileName: 'a.pcap' },
+    { fileName: 'a.pcap', sizeBytes: 1, extra: true },
+  ]) assert.equal(validateCaptureImport(bad).ok, false, JSON.stringify(bad));
+  const control = validateCaptureImport({ fileName: 'a\tb', sizeBytes: 1 });
+  assert.equal(control.ok ? '' : control.error, 'invalid capture:import: fileName: must not contain control characters');
 });

@@ -12,6 +12,7 @@ import type { Database } from '@mailscope/db';
 import type {
   AgentToServerEvents,
   BatchAck,
+  CaptureImportAck,
   CaptureStartPayload,
   CaptureStatusPayload,
   CommandAck,
@@ -19,7 +20,7 @@ import type {
   MailModuleSettings,
   ServerToAgentEvents,
 } from '@mailscope/shared';
-import { INVALID_AGENT_TOKEN, validateBatch, validateCaptureStatus, validateCommandAck, validateHello } from '@mailscope/shared';
+import { INVALID_AGENT_TOKEN, validateBatch, validateCaptureImport, validateCaptureStatus, validateCommandAck, validateHello } from '@mailscope/shared';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Namespace, Socket } from 'socket.io';
 import type { AgentControl, CaptureStartRequest } from '../services/agent-control.ts';
@@ -149,8 +150,11 @@ export class AgentGateway implements AgentControl {
     socket.on('hello', (payload, ack) => {
       void this.onHello(socket, payload, log).then((res) => reply(ack, res));
     });
-    socket.on('capture:status', (payload) => {
-      void this.onStatus(socket, payload, log);
+    socket.on('capture:import', (payload, ack) => {
+      void this.onImport(socket, payload, log).then((res) => reply(ack, res));
+    });
+    socket.on('capture:status', (payload, ack) => {
+      void this.onStatus(socket, payload, log).then((res) => reply(ack, res));
     });
     socket.on('batch', (payload, ack) => {
       void this.onBatch(socket, payload, log).then((res) => reply(ack, res));
@@ -178,16 +182,46 @@ export class AgentGateway implements AgentControl {
     return { ok: true, agentId: socket.data.agentId, settings: this.opts.settings.current };
   }
 
-  private async onStatus(socket: AgentSocket, payload: unknown, log: FastifyBaseLogger): Promise<void> {
+  /** `mailscope-agent import`: a capture of this agent (source 'upload', running) for a file's batches. */
+  private async onImport(socket: AgentSocket, payload: unknown, log: FastifyBaseLogger): Promise<CaptureImportAck> {
+    if (!socket.data.greeted) {
+      log.warn('capture:import refused: no hello yet');
+      return { ok: false, error: 'send hello before capture:import' };
+    }
+    const checked = validateCaptureImport(payload);
+    if (!checked.ok) {
+      log.warn({ error: checked.error }, 'capture:import refused');
+      return { ok: false, error: checked.error };
+    }
+    const { fileName, sizeBytes } = checked.value;
+    try {
+      const row = await this.opts.db.prisma.capture.create({
+        data: { agentId: socket.data.agentId, source: 'upload', fileName, status: 'running', startedAt: new Date() },
+      });
+      this.owners.set(row.id, socket.data.agentId);
+      log.info({ captureId: row.id, fileName, sizeBytes }, 'agent import started');
+      this.opts.broadcaster.emit('capture:status', {
+        captureId: row.id, source: row.source, status: row.status, error: row.error, packets: Number(row.packets), drops: Number(row.drops),
+        sessions: row.sessions, mails: row.mails, bytes: Number(row.bytes),
+      });
+      return { ok: true, captureId: row.id };
+    } catch (e) {
+      log.error({ err: e }, 'could not create the capture of an import');
+      return { ok: false, error: 'could not create the capture; see the API log' };
+    }
+  }
+
+  /** Records a capture's state; the ack (when the agent asks for one) says once it is recorded. */
+  private async onStatus(socket: AgentSocket, payload: unknown, log: FastifyBaseLogger): Promise<CommandAck> {
     const checked = validateCaptureStatus(payload);
     if (!checked.ok) {
       log.warn({ error: checked.error }, 'capture:status refused');
-      return;
+      return { ok: false, error: checked.error };
     }
     const status: CaptureStatusPayload = checked.value;
     if (!socket.data.greeted || (await this.ownerOf(status.captureId)) !== socket.data.agentId) {
       log.warn({ captureId: status.captureId }, 'capture:status refused: not a capture of this agent (or no hello yet)');
-      return;
+      return { ok: false, error: `capture ${status.captureId} is not a capture of this agent (or no hello yet)` };
     }
     try {
       const ended = status.state === 'stopped' || status.state === 'error';
@@ -206,8 +240,10 @@ export class AgentGateway implements AgentControl {
         captureId: row.id, source: row.source, status: row.status, error: row.error, packets: Number(row.packets), drops: Number(row.drops),
         sessions: row.sessions, mails: row.mails, bytes: Number(row.bytes),
       });
+      return { ok: true };
     } catch (e) {
       log.error({ err: e, captureId: status.captureId }, 'could not record the capture status');
+      return { ok: false, error: 'could not record the capture status; see the API log' };
     }
   }
 
