@@ -10,6 +10,11 @@
  * - a capture that cannot start (permission, unknown interface, bad filter, no libpcap): the
  *   dashboard gets the message in the command's ack and a `capture:status` with state `error`;
  *   the agent keeps running;
+ * - the agent restarted (or crashed) during a capture: its hello lists the captures running in
+ *   this process, and the API stops the others; a `capture:start` for an id this spool has
+ *   batches of (from this process or an earlier one) is refused, because frame and session
+ *   numbers start again at 1 and the API keeps the first record of each; the old batches are
+ *   still sent, in order;
  * - SIGINT / SIGTERM: captures stop (their last sessions closed and spooled), the spool is sent
  *   for up to `drainMs`, what is left stays on disk and goes at the next start.
  */
@@ -27,6 +32,7 @@ import {
   type CommandAck,
   type HelloAck,
   type ServerToAgentEvents,
+  AGENT_PROTOCOL_LIMITS,
   packBatch,
 } from '@mailscope/shared/agent-protocol';
 import { BatchSender } from './batch-sender.ts';
@@ -162,7 +168,13 @@ export class AgentRunner {
     }
     let ack: HelloAck;
     try {
-      ack = await socket.timeout(10_000).emitWithAck('hello', { name: this.options.name, host: hostname(), version: AGENT_VERSION, interfaces });
+      // The captures running here, so the API stops the ones a crashed process left 'running'
+      // (and not these, after a network blip). More than the protocol allows: left out, nothing is stopped.
+      const running = [...this.captures.keys()];
+      ack = await socket.timeout(10_000).emitWithAck('hello', {
+        name: this.options.name, host: hostname(), version: AGENT_VERSION, interfaces,
+        ...(running.length <= AGENT_PROTOCOL_LIMITS.maxHelloCaptures ? { captures: running } : {}),
+      });
     } catch {
       return; // reconnect will say hello again
     }
@@ -198,6 +210,8 @@ export class AgentRunner {
     if (!checked.ok) return { ok: false, error: checked.error };
     const { captureId, interface: device, filter } = checked.value;
     if (this.captures.has(captureId)) return { ok: true };
+    const refused = refuseUsedCaptureId(this.options.spool, captureId);
+    if (refused !== undefined) return refused;
     if (this.settings === undefined) return { ok: false, error: 'the agent has no settings yet (no hello acknowledged)' };
     const pipeline = new CapturePipeline({
       captureId,
@@ -253,4 +267,18 @@ export class AgentRunner {
       queued: (s?.queuedInMemory ?? 0) + this.options.spool.records,
     });
   }
+}
+
+export const CAPTURE_ID_USED_BEFORE = 'capture id already used by a previous agent process; start a new capture';
+export const CAPTURE_ID_USED = 'capture id already used by this agent (the capture ended); start a new capture';
+
+/**
+ * A capture id the spool has batches of may not be captured under again: a new capture numbers
+ * frames and sessions from 1, and the API keeps the first record of each (capture, number), so
+ * the new records would be dropped. undefined: the id is new.
+ */
+export function refuseUsedCaptureId(spool: Pick<Spool, 'usedBefore' | 'hasSpooled'>, captureId: string): CommandAck | undefined {
+  if (spool.usedBefore.has(captureId.toLowerCase())) return { ok: false, error: CAPTURE_ID_USED_BEFORE };
+  if (spool.hasSpooled(captureId)) return { ok: false, error: CAPTURE_ID_USED };
+  return undefined;
 }

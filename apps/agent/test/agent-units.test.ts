@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { AnalyzerEvent } from '@mailscope/protocols/events';
 import type { BatchPayload } from '@mailscope/shared/agent-protocol';
 import { AGENT_PROTOCOL_LIMITS, packBatch, validateBatch } from '@mailscope/shared/agent-protocol';
+import { CAPTURE_ID_USED, CAPTURE_ID_USED_BEFORE, refuseUsedCaptureId } from '../src/agent-runner.ts';
 import { buildBpfFilter } from '../src/capture/bpf-filter.ts';
 import { classifyCaptureError } from '../src/capture/live-capture.ts';
 import { BatchBuilder } from '../src/spool/batch-builder.ts';
@@ -141,7 +142,7 @@ test('Spool: bounded by bytes, a batch that does not fit is refused and nothing 
   assert.ok(spool.append(all[1]!));
   assert.equal(spool.append(all[2]!), false);
   assert.equal(spool.length, 2);
-  assert.equal(readdirSync(dir).length, 2);
+  assert.equal(readdirSync(dir).filter((n) => n.endsWith('.batch')).length, 2);
   spool.remove(spool.peek()!);
   assert.ok(spool.append(all[2]!), 'room again once a batch was acknowledged');
 });
@@ -154,4 +155,33 @@ test('Spool: a refused batch moves to rejected/ and the queue goes on', (t) => {
   assert.match(moved, /rejected/);
   assert.equal(spool.read(spool.peek()!).seq, 1);
   assert.equal(new Spool(dir).length, 1, 'rejected batches are not resent after a restart');
+});
+
+test('Spool: capture ids it ever spooled for are known after a restart, and capture:start refuses them', (t) => {
+  const dir = tempDir(t);
+  const OTHER = '00000000-0000-4000-8000-0000000000bb';
+  const NEW = '00000000-0000-4000-8000-0000000000cc';
+  const spool = new Spool(dir);
+  assert.equal(refuseUsedCaptureId(spool, CAPTURE), undefined, 'a new id may be captured under');
+  for (const b of batches(30, 10)) assert.ok(spool.append(b));
+  // OTHER's batches all acknowledged before the crash: still a used id.
+  const [o] = batches(5, 10);
+  assert.ok(spool.append({ ...o!, captureId: OTHER }));
+  spool.remove(spool.list().at(-1)!);
+  assert.deepEqual(refuseUsedCaptureId(spool, CAPTURE), { ok: false, error: CAPTURE_ID_USED }, 'spooled in this process');
+
+  const restarted = new Spool(dir);
+  assert.deepEqual([...restarted.usedBefore].sort(), [CAPTURE, OTHER]);
+  assert.deepEqual(refuseUsedCaptureId(restarted, CAPTURE), { ok: false, error: CAPTURE_ID_USED_BEFORE });
+  assert.deepEqual(refuseUsedCaptureId(restarted, OTHER.toUpperCase()), { ok: false, error: CAPTURE_ID_USED_BEFORE });
+  assert.equal(refuseUsedCaptureId(restarted, NEW), undefined);
+  // The old capture's batches are still there to be sent, in order.
+  assert.deepEqual(restarted.list().map((e) => restarted.read(e).seq), [0, 1, 2]);
+
+  // A spool folder from before the id list: the ids come from the batches left in it.
+  rmSync(join(dir, 'captures'));
+  const legacy = new Spool(dir);
+  assert.deepEqual([...legacy.usedBefore], [CAPTURE]);
+  assert.deepEqual(refuseUsedCaptureId(legacy, CAPTURE), { ok: false, error: CAPTURE_ID_USED_BEFORE });
+  assert.deepEqual([...new Spool(dir).usedBefore], [CAPTURE], 'and are listed from then on');
 });

@@ -285,6 +285,48 @@ for (const server of await testServers()) {
       await assert.rejects(control.stop(captureId), AgentNotConnectedError);
     });
 
+    test('a hello listing the running captures stops the others (the agent restarted); without the list nothing changes', async () => {
+      const api = await startApi(server);
+      const { id, token } = await createAgent(api.db, 'probe-1');
+      const live = await createCapture(api.db, id);
+      const lost = await createCapture(api.db, id);
+      const done = await api.db.prisma.capture.create({ data: { agentId: id, source: 'live', status: 'stopped', interface: 'eth0', stoppedAt: new Date() } });
+      const upload = await api.db.prisma.capture.create({ data: { agentId: id, source: 'upload', status: 'running', fileName: 'x.pcap' } });
+      const { id: otherAgent } = await createAgent(api.db, 'probe-2');
+      const others = await createCapture(api.db, otherAgent);
+      const ui = await connectUi(api, await signIn(api.db, 'viewer'));
+      const announced: { captureId: string; status: string; error: string | null }[] = [];
+      ui.on('capture:status', (c) => announced.push(c));
+
+      // An older agent (no list) changes nothing.
+      const old = await connectAgent(api, token);
+      assert.equal((await hello(old)).ok, true);
+      const status = async (captureId: string) => api.db.prisma.capture.findUniqueOrThrow({ where: { id: captureId }, select: { status: true, error: true, stoppedAt: true } });
+      assert.equal((await status(lost)).status, 'running');
+      old.disconnect();
+
+      const agent = await connectAgent(api, token);
+      const ack = await agent.timeout(5000).emitWithAck('hello', { name: 'probe-1', host: 'probe.example', version: '0.1.0', interfaces: [], captures: [live] });
+      assert.equal(ack.ok, true);
+      const stopped = await status(lost);
+      assert.equal(stopped.status, 'stopped');
+      assert.equal(stopped.error, 'agent restarted: capture interrupted');
+      assert.ok(stopped.stoppedAt !== null);
+      assert.deepEqual(await status(live), { status: 'running', error: null, stoppedAt: null }, 'a capture the agent still runs goes on');
+      assert.equal((await status(done.id)).error, null, 'an ended capture is left as it was');
+      assert.equal((await status(upload.id)).status, 'running', 'an import is not a live capture');
+      assert.equal((await status(others)).status, 'running', "another agent's capture is not touched");
+      await waitFor(() => announced.some((c) => c.captureId === lost));
+      assert.deepEqual(announced.map((c) => [c.captureId, c.status, c.error]), [[lost, 'stopped', 'agent restarted: capture interrupted']]);
+
+      // Its spooled batches are still taken.
+      assert.equal((await send(agent, smtpBatch(lost))).ok, true);
+      // A reconnect (network blip) that lists the capture keeps it running.
+      const again = await agent.timeout(5000).emitWithAck('hello', { name: 'probe-1', host: 'probe.example', version: '0.1.0', interfaces: [], captures: [live] });
+      assert.equal(again.ok, true);
+      assert.equal((await status(live)).status, 'running');
+    });
+
     test('/ui: refused without a login; a signed-in browser sees sessions, mails and stats', async () => {
       const api = await startApi(server);
       await assert.rejects(connectUi(api, undefined), { message: 'not signed in' });

@@ -6,7 +6,8 @@
  *
  * Agent → API:
  * - `hello` (HelloPayload) → ack HelloAck: the agent introduces itself after every (re)connect;
- *   the ack carries its id and the current mail-module settings.
+ *   the ack carries its id and the current mail-module settings. Its optional `captures` lists the
+ *   captures running in the agent process: the API stops the agent's other running live captures.
  * - `capture:import` (CaptureImportPayload) → ack CaptureImportAck: `mailscope-agent import` asks
  *   for a capture of its own (source 'upload', status 'running') to send a file's batches to; a
  *   `capture:status` stopped for it closes it.
@@ -78,6 +79,8 @@ export const AGENT_PROTOCOL_LIMITS = {
   maxInterfaceAddresses: 64,
   /** An error text from the agent. */
   maxErrorChars: 4_096,
+  /** Capture ids in a hello (captures running in the agent process); an agent with more leaves the list out. */
+  maxHelloCaptures: 64,
 } as const;
 
 const L = AGENT_PROTOCOL_LIMITS;
@@ -130,6 +133,12 @@ export const HelloPayloadSchema = Type.Object({
   host: Str(L.maxNameChars),
   version: Str(L.maxNameChars),
   interfaces: Type.Array(AgentInterfaceSchema, { maxItems: L.maxInterfaces }),
+  /**
+   * Ids of the captures running in this agent process right now. The API stops every other live
+   * capture of the agent it has as running (the agent restarted: nothing captures for them any
+   * more). Left out (older agents, `import`): the API changes no capture.
+   */
+  captures: Type.Optional(Type.Array(CaptureId, { maxItems: L.maxHelloCaptures })),
 }, Strict);
 export type HelloPayload = Static<typeof HelloPayloadSchema>;
 

@@ -92,6 +92,20 @@ test('hello, capture:status and settings validators', () => {
   assert.equal(validateMailSettingsPayload({ ...DEFAULT_MAIL_SETTINGS }).ok, true);
 });
 
+test('hello: an optional list of the running captures, uuids, at most 64', () => {
+  const base = { name: 'a1', host: 'h', version: '1', interfaces: [] };
+  assert.equal(validateHello(base).ok, true, 'an older agent without the list still validates');
+  assert.equal(validateHello({ ...base, captures: [] }).ok, true);
+  assert.equal(validateHello({ ...base, captures: [CAPTURE] }).ok, true);
+  const ids = Array.from({ length: 64 }, (_, i) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`);
+  assert.equal(validateHello({ ...base, captures: ids }).ok, true);
+  const many = validateHello({ ...base, captures: [...ids, CAPTURE] });
+  assert.match(many.ok ? '' : many.error, /^invalid hello: captures: must not have more than 64 items/);
+  const notId = validateHello({ ...base, captures: ['not-a-uuid'] });
+  assert.match(notId.ok ? '' : notId.error, /^invalid hello: captures\/0: has not the expected form/);
+  assert.equal(validateHello({ ...base, captures: CAPTURE }).ok, false);
+});
+
 test('capture:import: a file name of 1..255 characters without control characters and a size', () => {
   assert.deepEqual(validateCaptureImport({ fileName: 'zeek_smtp.pcap', sizeBytes: 40943 }), { ok: true, value: { fileName: 'zeek_smtp.pcap', sizeBytes: 40943 } });
   assert.equal(validateCaptureImport({ fileName: 'x'.repeat(255), sizeBytes: 0 }).ok, true);

@@ -15,8 +15,14 @@
  * and the caller counts its records as dropped. Refusing the newest rather than evicting the
  * oldest keeps what was spooled a complete, ordered prefix of the capture: sessions are whole up
  * to the point where the spool filled, rather than missing their beginnings.
+ *
+ * Capture ids: `captures` in the folder lists (one a line) every capture id a batch was ever
+ * spooled for, written before the batch. A new agent process numbers frames and sessions from 1,
+ * and the API keeps the first record of a (capture, number), so it must never capture again under
+ * one of them: `usedBefore` holds them (and the ids of the batches left, for a folder older than
+ * the list).
  */
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BatchPayload } from '@mailscope/shared/agent-protocol';
 import { batchRecords, decodeBatch, encodeBatch } from './batch-codec.ts';
@@ -32,12 +38,17 @@ export interface SpoolEntry {
 }
 
 const NAME = /^([0-9]{12})\.([0-9]+)\.batch$/;
+const CAPTURES_FILE = 'captures';
+const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
 export class Spool {
   private readonly entries: SpoolEntry[] = [];
   private nextPosition = 1;
   private totalBytes = 0;
   private totalRecords = 0;
+  private readonly captureIds = new Set<string>();
+  /** Capture ids batches were spooled for by earlier processes on this folder (read at open). */
+  readonly usedBefore: ReadonlySet<string>;
 
   /** Opens (creating it if needed) the spool folder and lists the batches left in it, oldest first. */
   constructor(
@@ -59,6 +70,20 @@ export class Spool {
     found.sort((a, b) => a.position - b.position);
     for (const e of found) this.push(e);
     this.nextPosition = (found[found.length - 1]?.position ?? 0) + 1;
+    const listed = join(dir, CAPTURES_FILE);
+    if (existsSync(listed)) {
+      for (const line of readFileSync(listed, 'utf8').split('\n')) if (UUID.test(line.trim())) this.captureIds.add(line.trim().toLowerCase());
+    }
+    for (const e of found) {
+      const id = captureIdOf(e.file);
+      if (id !== undefined && !this.captureIds.has(id)) this.noteCapture(id);
+    }
+    this.usedBefore = new Set(this.captureIds);
+  }
+
+  /** Whether a batch of `captureId` was ever spooled here (by this process or an earlier one). */
+  hasSpooled(captureId: string): boolean {
+    return this.captureIds.has(captureId.toLowerCase());
   }
 
   /** Batches waiting. */
@@ -77,6 +102,7 @@ export class Spool {
   append(batch: BatchPayload): boolean {
     const data = encodeBatch(batch);
     if (this.totalBytes + data.byteLength > this.maxBytes) return false;
+    if (!this.captureIds.has(batch.captureId.toLowerCase())) this.noteCapture(batch.captureId.toLowerCase());
     const position = this.nextPosition++;
     const records = batchRecords(batch);
     const file = join(this.dir, `${String(position).padStart(12, '0')}.${records}.batch`);
@@ -129,9 +155,32 @@ export class Spool {
     return target;
   }
 
+  private noteCapture(id: string): void {
+    appendFileSync(join(this.dir, CAPTURES_FILE), `${id}\n`);
+    this.captureIds.add(id);
+  }
+
   private push(e: SpoolEntry): void {
     this.entries.push(e);
     this.totalBytes += e.bytes;
     this.totalRecords += e.records;
+  }
+}
+
+/** The capture id of a spooled batch, from the start of its JSON (undefined: not a readable batch). */
+function captureIdOf(file: string): string | undefined {
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, 'r');
+    const head = Buffer.alloc(512);
+    const n = readSync(fd, head, 0, head.byteLength, 0);
+    const m = /^\{"captureId":"([0-9a-fA-F-]{36})"/.exec(head.toString('utf8', 8, n));
+    if (m !== null && UUID.test(m[1]!)) return m[1]!.toLowerCase();
+    // Not first in the JSON (a batch written by another encoder): read it whole.
+    return decodeBatch(readFileSync(file)).captureId.toLowerCase();
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }

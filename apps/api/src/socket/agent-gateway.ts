@@ -50,6 +50,9 @@ export interface AgentGatewayOptions {
   readonly commandTimeoutMs?: number;
 }
 
+/** Capture.error of a live capture whose agent came back without it. */
+export const INTERRUPTED = 'agent restarted: capture interrupted';
+
 /** Longest token accepted in a handshake (ours are 43 characters of base64url). */
 const MAX_TOKEN_CHARS = 512;
 
@@ -60,6 +63,8 @@ export class AgentGateway implements AgentControl {
   private readonly sockets = new Map<string, AgentSocket>();
   /** Owner agent of each capture this process has seen, so an agent's batch costs no ownership query. */
   private readonly owners = new Map<string, string | null>();
+  /** Captures whose `capture:start` is on its way to the agent: a hello meanwhile does not list them yet. */
+  private readonly starting = new Set<string>();
   private readonly timeoutMs: number;
 
   constructor(private readonly nsp: AgentNamespace, private readonly opts: AgentGatewayOptions) {
@@ -90,7 +95,12 @@ export class AgentGateway implements AgentControl {
     if (socket === undefined) throw new AgentNotConnectedError();
     this.owners.set(request.captureId, agentId);
     const payload: CaptureStartPayload = { captureId: request.captureId, interface: request.interface, filter: request.filter };
-    await this.command(socket, 'capture:start', payload);
+    this.starting.add(request.captureId);
+    try {
+      await this.command(socket, 'capture:start', payload);
+    } finally {
+      this.starting.delete(request.captureId);
+    }
   }
 
   async stop(captureId: string): Promise<void> {
@@ -177,9 +187,45 @@ export class AgentGateway implements AgentControl {
       log.error({ err: e }, 'could not record the agent hello');
       return { ok: false, error: 'could not record the hello; see the API log' };
     }
+    if (hello.captures !== undefined) {
+      try {
+        await this.stopInterrupted(socket.data.agentId, hello.captures, log);
+      } catch (e) {
+        log.error({ err: e }, 'could not stop the captures the agent no longer runs');
+        return { ok: false, error: 'could not record the hello; see the API log' };
+      }
+    }
     socket.data.greeted = true;
     log.info({ host: hello.host, version: hello.version, interfaces: hello.interfaces.length }, 'agent hello');
     return { ok: true, agentId: socket.data.agentId, settings: this.opts.settings.current };
+  }
+
+  /**
+   * The agent's live captures still 'running' here but not running in the agent process (it
+   * restarted, or crashed): nothing captures for them any more, and the new process numbers frames
+   * and sessions from 1 again, so it must never send under those ids. They end as stopped.
+   */
+  private async stopInterrupted(agentId: string, running: readonly string[], log: FastifyBaseLogger): Promise<void> {
+    const keep = new Set(running);
+    const stale = await this.opts.db.prisma.capture.findMany({
+      where: { agentId, source: 'live', status: { in: ['running', 'starting'] } },
+      select: { id: true },
+    });
+    const ids = stale.map((c) => c.id).filter((id) => !keep.has(id) && !this.starting.has(id));
+    if (ids.length === 0) return;
+    await this.opts.db.prisma.capture.updateMany({
+      where: { id: { in: ids }, status: { in: ['running', 'starting'] } },
+      data: { status: 'stopped', error: INTERRUPTED, stoppedAt: new Date() },
+    });
+    log.warn({ captures: ids }, 'agent restarted: its running captures were interrupted and are stopped');
+    const rows = await this.opts.db.prisma.capture.findMany({ where: { id: { in: ids } } });
+    for (const row of rows) {
+      this.opts.ingest.forget(row.id);
+      this.opts.broadcaster.emit('capture:status', {
+        captureId: row.id, source: row.source, status: row.status, error: row.error, packets: Number(row.packets), drops: Number(row.drops),
+        sessions: row.sessions, mails: row.mails, bytes: Number(row.bytes),
+      });
+    }
   }
 
   /** `mailscope-agent import`: a capture of this agent (source 'upload', running) for a file's batches. */
