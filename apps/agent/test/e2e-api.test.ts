@@ -5,14 +5,18 @@
  * with that token, a capture on lo is started and stopped through POST /api/captures (the API's
  * AgentControl path), real SMTP (nodemailer -> smtp-server, AUTH LOGIN) and POP3 traffic crosses lo,
  * and what the dashboard would show is read back through the REST routes. Then the API is closed
- * mid-capture and started again on the same database: every session arrives exactly once.
+ * mid-capture and started again on the same database: every session arrives exactly once. And the
+ * agent process killed (SIGKILL) with batches in its spool, a new process on the same spool: the
+ * old batches arrive once, the old capture ends stopped, a new capture works.
  *
  * The agent never imports the API (ARCHITECTURE.md); only this test does, to run the two together.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Writable } from 'node:stream';
 import { after, describe, test } from 'node:test';
 import { openDatabase } from '@mailscope/db';
@@ -27,12 +31,14 @@ import { forwardingAgentControl } from '../../api/src/services/gateway.ts';
 import { SOCKET_MAX_MESSAGE_BYTES, attachSockets } from '../../api/src/socket/index.ts';
 import { freshDatabase, testServers } from '../../api/test/ingest-harness.ts';
 import { AgentRunner } from '../src/agent-runner.ts';
+import { decodeBatch } from '../src/spool/batch-codec.ts';
 import { Spool } from '../src/spool/spool.ts';
 import { curlRetr, pop3Message, sendMail, sleep, startPop3Server, startSmtpServer } from './helpers/mail-servers.ts';
 import { liveTestOptions } from './helpers/prereq.ts';
 
 const live = liveTestOptions();
 const ADMIN_PASSWORD = 'test-password';
+const BIN = join(dirname(fileURLToPath(import.meta.url)), '../bin/mailscope-agent.js');
 
 export interface RealApi {
   readonly app: App;
@@ -172,6 +178,32 @@ async function rawMail(api: RealApi, cookie: string, mailId: string): Promise<Bu
   return res.rawPayload;
 }
 
+/** `mailscope-agent run` as a process of its own; its output is kept for failure messages. */
+function spawnAgent(api: RealApi, token: string, spoolDir: string): { child: ChildProcess; output: string[]; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, [BIN, 'run', '--api', api.base, '--token', token, '--spool-dir', spoolDir, '--name', 'e2e-crash'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const output: string[] = [];
+  child.stdout!.on('data', (c: Buffer) => output.push(c.toString()));
+  child.stderr!.on('data', (c: Buffer) => output.push(c.toString()));
+  const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+  after(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  return { child, output, exited };
+}
+
+/** The batches waiting in a spool folder, read without opening it as a Spool (the agent owns it). */
+function spooled(dir: string): ReturnType<typeof decodeBatch>[] {
+  const out: ReturnType<typeof decodeBatch>[] = [];
+  for (const name of readdirSync(dir).filter((n) => n.endsWith('.batch')).sort()) {
+    try {
+      out.push(decodeBatch(readFileSync(join(dir, name))));
+    } catch {
+      // sent and removed meanwhile
+    }
+  }
+  return out;
+}
+
 for (const server of await testServers()) {
   describe(`agent -> real API (${server.name})`, () => {
     test('capture on lo started through POST /api/captures: SMTP with AUTH LOGIN and POP3 arrive as sessions, timeline and the mail byte for byte', live, async (t) => {
@@ -291,6 +323,64 @@ for (const server of await testServers()) {
       assert.ok(agent.logs.some((l) => /lost the API|cannot reach/.test(l)), agent.logs.join('\n'));
       await agent.runner.shutdown(0);
       assert.equal(await agent.exited, 0);
+    });
+
+    test('the agent process killed with batches in its spool, a new one on the same spool: the session arrives once, the old capture ends stopped', live, async (t) => {
+      const smtp = await startSmtpServer(2525);
+      t.after(() => smtp.close());
+      const url = await freshDatabase(server);
+      const dataDir = tempDir('mailscope-e2e-data-');
+      const spoolDir = tempDir('mailscope-e2e-spool-');
+      let api = await startRealApi(url, dataDir);
+      const cookie = await adminCookie(api.app);
+      const current = await rest<{ settings: Record<string, unknown> }>(api.app, cookie, 'GET', '/api/settings');
+      await rest(api.app, cookie, 'PUT', '/api/settings', { ...current.settings, saveMail: true, smtpPorts: '25;587;2525', pop3Ports: '110;1110' });
+      const created = await rest<{ agent: { id: string }; token: string }>(api.app, cookie, 'POST', '/api/agents', { name: 'e2e-crash' }, 201);
+      const agentId = created.agent.id;
+      const first = spawnAgent(api, created.token, spoolDir);
+      await waitGreeted(api, cookie, agentId).catch((e: unknown) => assert.fail(`${String(e)}; agent output: ${first.output.join('')}`));
+      const old = await rest<{ id: string; status: string }>(api.app, cookie, 'POST', '/api/captures', { agentId, interface: 'lo', filter: '' }, 201);
+      assert.equal(old.status, 'running');
+
+      // The API goes away, the mail is captured and spooled, then the agent is killed.
+      const port = api.port;
+      await api.close();
+      await sendMail(2525, 'Across the crash', 'spooled, then the agent killed\r\n');
+      await until('the whole session in the spool', () => {
+        const batches = spooled(spoolDir);
+        return batches.some((b) => b.mails.some((m) => m.summary.subject === 'Across the crash')) && batches.some((b) => b.sessions.some((e) => e.type === 'session-closed'));
+      }, 10_000);
+      first.child.kill('SIGKILL');
+      await first.exited;
+      const left = spooled(spoolDir);
+      assert.ok(left.length > 0 && left.every((b) => b.captureId === old.id), 'batches of the old capture left unacknowledged');
+
+      api = await startRealApi(url, dataDir, port);
+      assert.equal((await rest<{ status: string }>(api.app, cookie, 'GET', `/api/captures/${old.id}`)).status, 'running', 'nothing told the API yet');
+      const second = spawnAgent(api, created.token, spoolDir);
+      await waitGreeted(api, cookie, agentId).catch((e: unknown) => assert.fail(`${String(e)}; agent output: ${second.output.join('')}`));
+      await until('the spool to drain', () => spooled(spoolDir).length === 0 && readdirSync(spoolDir).every((n) => !n.endsWith('.batch')));
+      await until('the session in the API', async () => (await sessionsOf(api, cookie, old.id)).some((s) => s.endTs !== null));
+
+      const oldRow = await rest<{ status: string; error: string | null; stoppedAt: string | null }>(api.app, cookie, 'GET', `/api/captures/${old.id}`);
+      assert.equal(oldRow.status, 'stopped', 'the interrupted capture ends stopped');
+      assert.equal(oldRow.error, 'agent restarted: capture interrupted');
+      const sessions = await sessionsOf(api, cookie, old.id);
+      assert.equal(sessions.length, 1, `the session exactly once: ${JSON.stringify(sessions)}`);
+      assert.equal(sessions[0]!.outcome, 'delivered');
+      const detail = await rest<SessionDetail>(api.app, cookie, 'GET', `/api/sessions/${sessions[0]!.id}`);
+      assert.deepEqual(detail.mails.map((m) => m.subject), ['Across the crash']);
+      assert.ok((await rawMail(api, cookie, detail.mails[0]!.id)).equals(smtp.received[0]!), 'stored byte for byte');
+      assert.ok(!existsSync(join(spoolDir, 'rejected')), 'no batch refused');
+
+      // The new process captures under a new id.
+      const next = await rest<{ id: string }>(api.app, cookie, 'POST', '/api/captures', { agentId, interface: 'lo', filter: '' }, 201);
+      await sendMail(2525, 'After the crash', 'two\r\n');
+      await until('the new capture\'s session', async () => (await sessionsOf(api, cookie, next.id)).some((s) => s.endTs !== null));
+      await rest(api.app, cookie, 'POST', `/api/captures/${next.id}/stop`);
+      assert.equal((await sessionsOf(api, cookie, old.id)).length, 1, 'nothing new under the old capture');
+      second.child.kill('SIGTERM');
+      assert.equal(await second.exited, 0, second.output.join(''));
     });
   });
 }
