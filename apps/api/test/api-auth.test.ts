@@ -181,7 +181,8 @@ for (const server of testDatabases()) {
       const agent = await app.inject({ method: 'POST', url: '/api/agents', headers: { cookie: admin }, payload: { name: 'edge-1' } });
       assert.equal(agent.statusCode, 201);
       const { token, agent: row } = agent.json() as { token: string; agent: { id: string; connected: boolean } };
-      assert.match(token, /^[A-Za-z0-9_-]{43}$/);
+      // Never starts with '-': a command line would read it as an option (mailscope-agent run --token).
+      assert.match(token, /^ms_[A-Za-z0-9_-]{43}$/);
       assert.equal(row.connected, false);
       const stored = await db.prisma.agent.findUniqueOrThrow({ where: { id: row.id } });
       assert.equal(stored.tokenHash, hashToken(token));

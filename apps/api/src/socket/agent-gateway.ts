@@ -53,7 +53,7 @@ export interface AgentGatewayOptions {
 /** Capture.error of a live capture whose agent came back without it. */
 export const INTERRUPTED = 'agent restarted: capture interrupted';
 
-/** Longest token accepted in a handshake (ours are 43 characters of base64url). */
+/** Longest token accepted in a handshake (ours are `ms_` and 43 characters of base64url). */
 const MAX_TOKEN_CHARS = 512;
 
 /** Agent capture states to Capture.status (live captures: 'running', 'stopped', 'failed'). */
