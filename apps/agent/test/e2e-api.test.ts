@@ -17,77 +17,19 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Writable } from 'node:stream';
 import { after, describe, test } from 'node:test';
-import { openDatabase } from '@mailscope/db';
-import { Server } from 'socket.io';
-import { buildApp } from '../../api/src/app.ts';
 import type { App } from '../../api/src/app.ts';
-import { ensureFirstAdmin } from '../../api/src/auth/admin-bootstrap.ts';
-import { loadConfig } from '../../api/src/env.ts';
-import { disconnectedAgentControl } from '../../api/src/services/agent-control.ts';
-import { AppEvents } from '../../api/src/services/app-events.ts';
-import { forwardingAgentControl } from '../../api/src/services/gateway.ts';
-import { SOCKET_MAX_MESSAGE_BYTES, attachSockets } from '../../api/src/socket/index.ts';
 import { freshDatabase, testServers } from '../../api/test/ingest-harness.ts';
 import { AgentRunner } from '../src/agent-runner.ts';
 import { decodeBatch } from '../src/spool/batch-codec.ts';
 import { Spool } from '../src/spool/spool.ts';
 import { curlRetr, pop3Message, sendMail, sleep, startPop3Server, startSmtpServer } from './helpers/mail-servers.ts';
 import { liveTestOptions } from './helpers/prereq.ts';
+import { ADMIN_PASSWORD, startRealApi, type RealApi } from './helpers/real-api.ts';
 
 const live = liveTestOptions();
-const ADMIN_PASSWORD = 'test-password';
 const BIN = join(dirname(fileURLToPath(import.meta.url)), '../bin/mailscope-agent.js');
 
-export interface RealApi {
-  readonly app: App;
-  readonly base: string;
-  readonly port: number;
-  readonly logs: string[];
-  close(): Promise<void>;
-}
-
-/**
- * The API as server.ts starts it (app, socket.io with its message limit, gateways, first admin), on
- * the database at `url`, listening on 127.0.0.1:`port` (0: a free one). Closing it is what a stopped
- * API looks like to an agent: its sockets are closed, its port refuses connections.
- */
-export async function startRealApi(url: string, dataDir: string, port = 0): Promise<RealApi> {
-  const db = await openDatabase({ url });
-  const config = loadConfig({ MAILSCOPE_DATA_DIR: dataDir, LOG_LEVEL: 'warn', MAILSCOPE_ADMIN_PASSWORD: ADMIN_PASSWORD });
-  const events = new AppEvents();
-  const agentControl = forwardingAgentControl(disconnectedAgentControl);
-  const logs: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      logs.push(chunk.toString());
-      cb();
-    },
-  });
-  const app = await buildApp({ db, config, events, agentControl, logger: { level: 'warn', stream } });
-  await ensureFirstAdmin(db, ADMIN_PASSWORD);
-  const io = new Server(app.server, { maxHttpBufferSize: SOCKET_MAX_MESSAGE_BYTES, serveClient: false });
-  const gateway = await attachSockets(io, { app, db, config, events });
-  agentControl.set(gateway.agentControl);
-  await app.listen({ host: '127.0.0.1', port });
-  const address = app.server.address();
-  const bound = typeof address === 'object' && address !== null ? address.port : port;
-  let closed = false;
-  const api: RealApi = {
-    app, base: `http://127.0.0.1:${bound}`, port: bound, logs,
-    async close() {
-      if (closed) return;
-      closed = true;
-      await gateway.close();
-      await new Promise<void>((resolve) => void io.close(() => resolve()));
-      await app.close();
-      await db.close();
-    },
-  };
-  after(() => api.close());
-  return api;
-}
 
 /** An admin session cookie (POST /api/auth/login). */
 export async function adminCookie(app: App): Promise<string> {

@@ -17,50 +17,18 @@ import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
 import { openDatabase } from '@mailscope/db';
 import type { AgentToServerEvents, ServerToAgentEvents } from '@mailscope/shared/agent-protocol';
-import { Server } from 'socket.io';
 import { io as connect } from 'socket.io-client';
 import type { Socket as ClientSocket } from 'socket.io-client';
-import { buildApp } from '../../api/src/app.ts';
 import type { App } from '../../api/src/app.ts';
-import { ensureFirstAdmin } from '../../api/src/auth/admin-bootstrap.ts';
-import { loadConfig } from '../../api/src/env.ts';
-import { disconnectedAgentControl } from '../../api/src/services/agent-control.ts';
-import { AppEvents } from '../../api/src/services/app-events.ts';
-import { forwardingAgentControl } from '../../api/src/services/gateway.ts';
-import { SOCKET_MAX_MESSAGE_BYTES, attachSockets } from '../../api/src/socket/index.ts';
 import { freshDatabase, testServers } from '../../api/test/ingest-harness.ts';
 import type { CommandIo } from '../src/analyze-command.ts';
 import { runImport } from '../src/run-command.ts';
+import { ADMIN_PASSWORD, startRealApi } from './helpers/real-api.ts';
 
-const ADMIN_PASSWORD = 'test-password';
 const here = dirname(fileURLToPath(import.meta.url));
 const CORPUS = join(here, '..', '..', '..', '..', 'shared', 'corpus');
 const PCAP = join(CORPUS, 'pcaps', 'zeek_smtp.pcap');
 const MANIFEST = join(CORPUS, 'expected', 'zeek_smtp.pcap', 'helper_reassembly', 'manifest.tsv');
-
-/** The API as server.ts starts it (app, socket.io with its message limit, gateways, first admin) on 127.0.0.1, a free port. */
-async function startRealApi(url: string, dataDir: string): Promise<{ app: App; base: string }> {
-  const db = await openDatabase({ url });
-  const config = loadConfig({ MAILSCOPE_DATA_DIR: dataDir, LOG_LEVEL: 'warn', MAILSCOPE_ADMIN_PASSWORD: ADMIN_PASSWORD });
-  const events = new AppEvents();
-  const agentControl = forwardingAgentControl(disconnectedAgentControl);
-  const stream = new Writable({ write: (_chunk: Buffer, _enc, cb) => cb() });
-  const app = await buildApp({ db, config, events, agentControl, logger: { level: 'warn', stream } });
-  await ensureFirstAdmin(db, ADMIN_PASSWORD);
-  const io = new Server(app.server, { maxHttpBufferSize: SOCKET_MAX_MESSAGE_BYTES, serveClient: false });
-  const gateway = await attachSockets(io, { app, db, config, events });
-  agentControl.set(gateway.agentControl);
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const address = app.server.address();
-  assert.ok(typeof address === 'object' && address !== null);
-  after(async () => {
-    await gateway.close();
-    await new Promise<void>((resolve) => void io.close(() => resolve()));
-    await app.close();
-    await db.close();
-  });
-  return { app, base: `http://127.0.0.1:${address.port}` };
-}
 
 async function adminCookie(app: App): Promise<string> {
   const res = await app.inject({ method: 'POST', url: '/api/auth/login', payload: { username: 'admin', password: ADMIN_PASSWORD } });
