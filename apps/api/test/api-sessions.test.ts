@@ -186,5 +186,34 @@ for (const server of testDatabases()) {
       assert.equal(pop3, 40);
       assert.equal(smtp, 80 + 3);
     });
+
+    test('stats: buckets cuts the range into that many; extent spans every session, even outside the range', async () => {
+      const db = await server.open();
+      const app = await testApp(db);
+      const cookie = await login(app, await createUser(db, 'viewer'));
+      type Body = { from: number; to: number; bucketUs: number; sessions: { t: number; key: string; count: number }[]; extent: { first: number; last: number } | null };
+      const get = async (qs: string): Promise<Body> => {
+        const res = await app.inject({ method: 'GET', url: `/api/stats?${qs}`, headers: { cookie } });
+        assert.equal(res.statusCode, 200, res.body);
+        return res.json() as Body;
+      };
+      const body = await get(`from=${T0}&to=${T0 + 150_000_000}&buckets=3`);
+      assert.equal(body.bucketUs, 50_000_000);
+      const perBucket = new Map<number, number>();
+      for (const s of body.sessions) perBucket.set(s.t, (perBucket.get(s.t) ?? 0) + s.count);
+      // 100 seeded sessions per 50 s, and the 3 other tests' sessions at T0.
+      assert.deepEqual([...perBucket], [[T0, 103], [T0 + 50_000_000, 100], [T0 + 100_000_000, 100]]);
+      assert.deepEqual(body.extent, { first: T0, last: T0 + 149_000_000 });
+
+      // A range with nothing in it (the last hour of the test's clock) still says where the data is.
+      const now = Date.now() * 1000;
+      const empty = await get(`from=${now - 3_600_000_000}&to=${now}&buckets=60`);
+      assert.deepEqual(empty.sessions, []);
+      assert.equal(empty.bucketUs, 60_000_000);
+      assert.deepEqual(empty.extent, { first: T0, last: T0 + 149_000_000 });
+
+      const bad = await app.inject({ method: 'GET', url: `/api/stats?buckets=0`, headers: { cookie } });
+      assert.equal(bad.statusCode, 400);
+    });
   });
 }

@@ -1,6 +1,9 @@
 /**
  * GET /api/stats: the dashboard's chart data over a time range, computed in SQL. Buckets are µs
- * wide (default one minute), widened so that a range never has more than MAX_BUCKETS of them.
+ * wide (default one minute, or the range cut into `buckets`), widened so that a range never has
+ * more than MAX_BUCKETS of them. `extent` is the first and last session start of all the data, so a
+ * dashboard can offer "all" and notice that a recent range is empty (imported files carry the
+ * timestamps of when they were captured, often years ago).
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
@@ -29,6 +32,7 @@ export const statsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         from: Type.Optional(TimeBound),
         to: Type.Optional(TimeBound),
         bucketSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 86400, default: 60 })),
+        buckets: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_BUCKETS, description: 'cut the range into this many buckets (at least 1 µs wide); overrides bucketSeconds' })),
       }),
       response: {
         200: Type.Object({
@@ -41,6 +45,10 @@ export const statsRoutes: FastifyPluginAsyncTypebox = async (app) => {
           topServers: Type.Array(Type.Object({ addr: Type.String(), port: Type.Integer(), sessions: Type.Number() })),
           topClients: Type.Array(Type.Object({ addr: Type.String(), sessions: Type.Number() })),
           bytes: Series,
+          extent: Type.Union([
+            Type.Object({ first: Type.Number({ description: 'oldest session start, µs' }), last: Type.Number({ description: 'newest session start, µs' }) }),
+            Type.Null(),
+          ], { description: 'every stored session, whatever the range; null when there is none' }),
         }),
         ...commonErrors,
       },
@@ -48,15 +56,18 @@ export const statsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request) => {
     let to = parseTimeBound(request.query.to, 'to');
     let from = parseTimeBound(request.query.from, 'from');
-    if (to === undefined) {
-      const r = await pool.query<{ max: string | null }>('SELECT max("startTs")::text AS max FROM "Session"');
-      to = r.rows[0]?.max === null || r.rows[0]?.max === undefined ? BigInt(Date.now()) * 1000n : BigInt(r.rows[0].max) + 1n;
-    }
+    // Both ends of the startTs index: two index probes, whatever the table's size.
+    const ext = await pool.query<{ min: string | null; max: string | null }>('SELECT min("startTs")::text AS min, max("startTs")::text AS max FROM "Session"');
+    const first = ext.rows[0]?.min ?? null;
+    const last = ext.rows[0]?.max ?? null;
+    to ??= last === null ? BigInt(Date.now()) * 1000n : BigInt(last) + 1n;
     from ??= to - DAY_US;
     if (from >= to) throw badRequest('from must be before to');
-    let bucket = BigInt(request.query.bucketSeconds ?? 60) * 1_000_000n;
-    if (bucket <= 0n) bucket = MINUTE_US;
     const span = to - from;
+    let bucket = request.query.buckets === undefined
+      ? BigInt(request.query.bucketSeconds ?? 60) * 1_000_000n
+      : (span + BigInt(request.query.buckets) - 1n) / BigInt(request.query.buckets);
+    if (bucket <= 0n) bucket = MINUTE_US;
     if (span / bucket > BigInt(MAX_BUCKETS)) bucket = (span + BigInt(MAX_BUCKETS) - 1n) / BigInt(MAX_BUCKETS);
     const p = [String(from), String(to), String(bucket)];
     const series = (sql: string) => pool.query<{ t: string; key: string; count: string }>(sql, p).then((r) => r.rows.map((x) => ({ t: Number(x.t), key: x.key, count: Number(x.count) })));
@@ -90,6 +101,7 @@ export const statsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       topServers: topServers.rows.map((r) => ({ addr: r.addr, port: r.port, sessions: Number(r.sessions) })),
       topClients: topClients.rows.map((r) => ({ addr: r.addr, sessions: Number(r.sessions) })),
       bytes,
+      extent: first === null || last === null ? null : { first: Number(first), last: Number(last) },
     };
   });
 };
