@@ -19,6 +19,12 @@ const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => T
 export const RAW_NOT_SAVED = 'Save Mail was off when this mail was captured';
 /** Bodies returned by the detail route; longer ones are cut (`bodiesTruncated`). */
 const MAX_BODY_CHARS = 512 * 1024;
+/** Header fields returned by the detail route; a real mail has a few dozen, a hostile one could have thousands. */
+const MAX_HEADERS = 1000;
+/** One header value; longer ones (a folded DKIM key is ~1 KB) are cut. */
+const MAX_HEADER_VALUE_CHARS = 16 * 1024;
+/** `ids` of the list: the mails the live `mail` event announced since the page last looked (a burst). */
+const MAX_LIST_IDS = 100;
 
 const MailRow = Type.Object({
   id: Type.String(),
@@ -81,18 +87,23 @@ export const mailRoutes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags: ['mails'],
       summary: 'Mails, newest first; `q` searches subject, From, MAIL FROM and recipients',
+      description: '`ids` limits the list to those mails (the ids of live `mail` events), so a page can insert them in its order with the same filters applied.',
       querystring: Type.Object({
         q: Type.Optional(Type.String({ maxLength: 200 })),
         sessionId: Type.Optional(BigIdParam),
+        direction: Type.Optional(Type.Union([Type.Literal('sent'), Type.Literal('retrieved')])),
+        ids: Type.Optional(Type.String({ pattern: `^[0-9]{1,18}(,[0-9]{1,18}){0,${MAX_LIST_IDS - 1}}$`, description: `comma-separated mail ids, at most ${MAX_LIST_IDS}` })),
         limit: Type.Optional(Limit),
         cursor: Type.Optional(Cursor),
       }),
       response: { 200: Type.Object({ mails: Type.Array(MailRow), next: Nullable(Type.String()) }), ...commonErrors },
     },
   }, async (request) => {
-    const { q, sessionId, limit = 50, cursor } = request.query;
+    const { q, sessionId, direction, ids, limit = 50, cursor } = request.query;
     const and: Prisma.MailWhereInput[] = [];
     if (sessionId !== undefined) and.push({ sessionId: BigInt(sessionId) });
+    if (direction !== undefined) and.push({ direction });
+    if (ids !== undefined) and.push({ id: { in: ids.split(',').map(BigInt) } });
     if (q !== undefined && q.trim() !== '') {
       const t = q.trim();
       const like = { contains: t.replace(/[\\%_]/g, (c) => `\\${c}`), mode: 'insensitive' } as const;
@@ -131,7 +142,14 @@ export const mailRoutes: FastifyPluginAsyncTypebox = async (app) => {
             id: Type.String(), filename: Nullable(Type.String()), contentType: Type.String(), size: Type.Integer(), sha256: Type.String(), disposition: Nullable(Type.String()),
           })),
           /** Null when the raw mail was not saved. */
-          body: Nullable(Type.Object({ text: Nullable(Type.String()), html: Nullable(Type.String()), truncated: Type.Boolean() })),
+          body: Nullable(Type.Object({
+            text: Nullable(Type.String()),
+            html: Nullable(Type.String()),
+            truncated: Type.Boolean(),
+            /** The header fields in mail order, names as written, values unfolded (RFC 5322 2.2.3: the CRLF goes, the white space stays) and not decoded. */
+            headers: Type.Array(Type.Object({ name: Type.String(), value: Type.String() })),
+            headersTruncated: Type.Boolean(),
+          })),
         }),
         ...commonErrors,
       },
@@ -143,14 +161,21 @@ export const mailRoutes: FastifyPluginAsyncTypebox = async (app) => {
       select: { ...LIST_SELECT, cc: true, messageId: true, command: true, mailParams: true, finalReply: true, sha256: true, parseError: true, frames: true, raw: true, attachments: { orderBy: { id: 'asc' } } },
     });
     if (m === null) throw notFound(`no mail ${request.params.id}`);
-    let body: { text: string | null; html: string | null; truncated: boolean } | null = null;
+    type Body = { text: string | null; html: string | null; truncated: boolean; headers: { name: string; value: string }[]; headersTruncated: boolean };
+    let body: Body | null = null;
     if (m.raw !== null) {
       try {
         const email = await PostalMime.parse(m.raw);
         const cut = (s: string | undefined) => (s === undefined ? null : s.slice(0, MAX_BODY_CHARS));
-        body = { text: cut(email.text), html: cut(email.html), truncated: (email.text?.length ?? 0) > MAX_BODY_CHARS || (email.html?.length ?? 0) > MAX_BODY_CHARS };
+        body = {
+          text: cut(email.text),
+          html: cut(email.html),
+          truncated: (email.text?.length ?? 0) > MAX_BODY_CHARS || (email.html?.length ?? 0) > MAX_BODY_CHARS,
+          headers: email.headers.slice(0, MAX_HEADERS).map((h) => ({ name: h.originalKey, value: h.value.slice(0, MAX_HEADER_VALUE_CHARS) })),
+          headersTruncated: email.headers.length > MAX_HEADERS || email.headers.some((h) => h.value.length > MAX_HEADER_VALUE_CHARS),
+        };
       } catch {
-        body = { text: null, html: null, truncated: false };
+        body = { text: null, html: null, truncated: false, headers: [], headersTruncated: false };
       }
     }
     const { raw, attachments, ...rest } = m;
