@@ -128,6 +128,99 @@ export interface TimelineItem {
   frames: number[];
   latencyUs: number | null;
   auth: { mechanism: string | null; user: string | null; password: string | null; success: boolean | null } | null;
+  /** `data` entries: the index of the mail whose bytes they carried (see `linkTimeline`). */
+  mail?: number | null;
+  /** `tcp` RETRANSMISSION entries: what was sent again (see `linkTimeline`). */
+  retransmission?: { originalFrame: number | null; entrySeq: number | null } | null;
+}
+
+/** A session's mail as its page lists it (no bytes: only whether they were saved). */
+export interface SessionMail {
+  id: string;
+  index: number;
+  direction: 'sent' | 'retrieved';
+  command: string;
+  messageNumber: number | null;
+  mailFrom: string | null;
+  rcptTo: string[];
+  from: string | null;
+  to: string[];
+  subject: string | null;
+  date: string | null;
+  startTs: number;
+  size: number;
+  attachments: number;
+  complete: boolean;
+  finalReply: string | null;
+  hasRaw: boolean;
+  frames: number[];
+}
+
+/** The session's mails in index order; `raw` is never read, only whether it is there. */
+export async function sessionMails(db: Database, sessionId: bigint): Promise<SessionMail[]> {
+  const res = await db.pool.query<Omit<SessionMail, 'startTs'> & { startTs: string }>(
+    `SELECT m."id"::text AS id, m."index", m."direction"::text AS direction, m."command", m."messageNumber", m."mailFrom", m."rcptTo",
+            m."from", m."to", m."subject", m."date", m."startTs"::text AS "startTs", m."size", m."complete", m."finalReply",
+            (m."raw" IS NOT NULL) AS "hasRaw", m."frames",
+            (SELECT count(*)::int FROM "Attachment" a WHERE a."mailId" = m."id") AS attachments
+       FROM "Mail" m WHERE m."sessionId" = $1 ORDER BY m."index"`,
+    [String(sessionId)],
+  );
+  return res.rows.map((r) => ({ ...r, startTs: Number(r.startTs) }));
+}
+
+/**
+ * Ties the timeline to what it refers to, so a page need not guess:
+ * - a `data` entry (a DATA body, a BDAT chunk, a RETR / TOP answer) gets `mail`, the index of the
+ *   mail that shares its frames (both are the frames that carried the mail's bytes);
+ * - a `tcp` RETRANSMISSION entry gets `retransmission`: the first earlier packet of the same
+ *   direction whose sequence range it overlaps (the original; sequence numbers compared modulo
+ *   2^32) and the timeline entry that original carried. The reassembler hands the bytes on once,
+ *   so a retransmitted command is one entry; this says which one was sent again.
+ */
+export async function linkTimeline(db: Database, session: { id: string; captureId: string }, entries: TimelineItem[], mails: readonly SessionMail[]): Promise<void> {
+  const mailOfFrame = new Map<number, number>();
+  for (const m of mails) for (const f of m.frames) if (!mailOfFrame.has(f)) mailOfFrame.set(f, m.index);
+  for (const e of entries) {
+    if (e.kind !== 'data') continue;
+    e.mail = null;
+    for (const f of e.frames) {
+      const index = mailOfFrame.get(f);
+      if (index !== undefined) {
+        e.mail = index;
+        break;
+      }
+    }
+  }
+
+  const retrans = entries.filter((e) => e.kind === 'tcp' && e.verb === 'RETRANSMISSION' && e.frames.length > 0);
+  if (retrans.length === 0) return;
+  const res = await db.pool.query<{ frame: number; original: number | null }>(
+    `SELECT r."frameNo" AS frame,
+            (SELECT o."frameNo" FROM "Packet" o
+              WHERE o."sessionId" = r."sessionId" AND o."dir" = r."dir" AND o."frameNo" < r."frameNo"
+                AND o."payloadLength" > 0 AND NOT ('retransmission' = ANY(o."tcpAnalysis"))
+                AND (((r."seq" - o."seq" + 4294967296) % 4294967296) < o."payloadLength"
+                     OR ((o."seq" - r."seq" + 4294967296) % 4294967296) < r."payloadLength")
+              ORDER BY o."frameNo" LIMIT 1) AS original
+       FROM "Packet" r
+      WHERE r."captureId" = $1::uuid AND r."frameNo" = ANY($2::int[]) AND r."sessionId" = $3 AND r."seq" IS NOT NULL`,
+    [session.captureId, retrans.map((e) => e.frames[0]!), session.id],
+  );
+  const originalOf = new Map(res.rows.map((r) => [r.frame, r.original]));
+  // The entry an original frame carried: a command, reply, data or TLS entry first (an auth
+  // entry's frames are those of the commands that carried the credential).
+  const carrier = new Map<number, number>();
+  for (const pass of [false, true]) {
+    for (const e of entries) {
+      if (e.kind === 'tcp' || e.kind === 'anomaly' || (e.kind === 'auth') !== pass) continue;
+      for (const f of e.frames) if (!carrier.has(f)) carrier.set(f, e.seq);
+    }
+  }
+  for (const e of retrans) {
+    const original = originalOf.get(e.frames[0]!) ?? null;
+    e.retransmission = { originalFrame: original, entrySeq: original === null ? null : carrier.get(original) ?? null };
+  }
 }
 
 /**

@@ -9,7 +9,7 @@ import { Type } from 'typebox';
 import { currentUser } from '../auth/auth-hooks.ts';
 import { notFound } from '../http-errors.ts';
 import { sessionFrames, sessionPackets } from '../repositories/packets-repository.ts';
-import { getSession, getTimeline, listSessions } from '../repositories/sessions-repository.ts';
+import { getSession, getTimeline, linkTimeline, listSessions, sessionMails } from '../repositories/sessions-repository.ts';
 import { audit } from '../services/audit.ts';
 import { rebuildDataFlow } from '../services/data-flow.ts';
 import type { FlowFrame } from '../services/data-flow.ts';
@@ -58,6 +58,31 @@ const TimelineEntrySchema = Type.Object({
     password: Nullable(Type.String({ description: "'****' when a password was captured; reveal it with POST .../reveal (admin)" })),
     success: Nullable(Type.Boolean()),
   })),
+  mail: Type.Optional(Nullable(Type.Integer({ description: '`data` entries: index of the mail (in `mails`) whose bytes the entry carried' }))),
+  retransmission: Type.Optional(Nullable(Type.Object({
+    originalFrame: Nullable(Type.Integer({ description: 'the earlier packet whose bytes were sent again' })),
+    entrySeq: Nullable(Type.Integer({ description: 'the timeline entry those bytes belong to (a retransmitted command is one entry)' })),
+  }, { description: '`tcp` RETRANSMISSION entries' }))),
+});
+
+const SessionMailSchema = Type.Object({
+  id: Type.String(),
+  index: Type.Integer(),
+  direction: Type.Union([Type.Literal('sent'), Type.Literal('retrieved')]),
+  command: Type.String({ description: "'DATA', 'BDAT', 'RETR' or 'TOP'" }),
+  messageNumber: Nullable(Type.Integer()),
+  mailFrom: Nullable(Type.String()),
+  rcptTo: Type.Array(Type.String()),
+  from: Nullable(Type.String()),
+  to: Type.Array(Type.String()),
+  subject: Nullable(Type.String()),
+  date: Nullable(Type.String()),
+  startTs: Type.Number(),
+  size: Type.Integer(),
+  attachments: Type.Integer(),
+  complete: Type.Boolean(),
+  finalReply: Nullable(Type.String()),
+  hasRaw: Type.Boolean({ description: 'false when Save Mail was off: no .eml to download' }),
 });
 
 const SessionDetailSchema = Type.Object({
@@ -72,7 +97,7 @@ const SessionDetailSchema = Type.Object({
   })]),
   timeline: Type.Array(TimelineEntrySchema),
   timelineTruncated: Type.Boolean(),
-  mails: Type.Array(Type.Object({ id: Type.String(), index: Type.Integer(), subject: Nullable(Type.String()), size: Type.Integer(), hasRaw: Type.Boolean() })),
+  mails: Type.Array(SessionMailSchema),
 });
 
 /** Timeline entries returned with a session; a longer dialogue says `timelineTruncated`. */
@@ -121,11 +146,9 @@ export const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request) => {
     const session = await requireSession(request.params.id);
     const { entries, truncated } = await getTimeline(db, BigInt(session.id), MAX_TIMELINE);
-    const mails = await db.pool.query<{ id: string; index: number; subject: string | null; size: number; hasRaw: boolean }>(
-      'SELECT "id"::text AS id, "index", "subject", "size", ("raw" IS NOT NULL) AS "hasRaw" FROM "Mail" WHERE "sessionId" = $1 ORDER BY "index"',
-      [session.id],
-    );
-    return { session, timeline: entries, timelineTruncated: truncated, mails: mails.rows };
+    const mails = await sessionMails(db, BigInt(session.id));
+    await linkTimeline(db, session, entries, mails);
+    return { session, timeline: entries, timelineTruncated: truncated, mails: mails.map(({ frames: _frames, ...m }) => m) };
   });
 
   app.get('/sessions/:id/packets', {
