@@ -214,6 +214,17 @@ for (const server of testDatabases()) {
 
       const bad = await app.inject({ method: 'GET', url: `/api/stats?buckets=0`, headers: { cookie } });
       assert.equal(bad.statusCode, 400);
+
+      // Buckets whose start has fewer digits (before 2001-09-09) still come first: sorted as numbers.
+      const old = await db.prisma.capture.create({ data: { source: 'upload', status: 'done', fileName: 'old.pcap' } });
+      await db.prisma.session.create({
+        data: { captureId: old.id, engineSessionId: 1, protocol: 'pop3', clientAddr: '192.0.2.1', clientPort: 40001, serverAddr: '198.51.100.1', serverPort: 110, startTs: 999_000_000_000_000n },
+      });
+      const all = await get('from=0&buckets=1440');
+      assert.deepEqual(all.extent, { first: 999_000_000_000_000, last: T0 + 149_000_000 });
+      const ts = all.sessions.map((s) => s.t);
+      assert.ok(ts.length >= 2 && ts[0]! < 1e15, ts.join());
+      assert.deepEqual(ts, [...ts].sort((a, b) => a - b));
     });
   });
 }

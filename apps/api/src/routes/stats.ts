@@ -70,15 +70,17 @@ export const statsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     if (bucket <= 0n) bucket = MINUTE_US;
     if (span / bucket > BigInt(MAX_BUCKETS)) bucket = (span + BigInt(MAX_BUCKETS) - 1n) / BigInt(MAX_BUCKETS);
     const p = [String(from), String(to), String(bucket)];
+    // t stays a bigint in SQL so that ORDER BY sorts numerically (as text, '9…' came after '1…');
+    // node-postgres hands int8 over as a string.
     const series = (sql: string) => pool.query<{ t: string; key: string; count: string }>(sql, p).then((r) => r.rows.map((x) => ({ t: Number(x.t), key: x.key, count: Number(x.count) })));
 
     const [sessions, authFailures, bytes, replyCodes, topServers, topClients] = await Promise.all([
-      series(`SELECT ($1::bigint + (("startTs" - $1::bigint) / $3::bigint) * $3::bigint)::text AS t, "protocol"::text AS key, count(*)::text AS count
+      series(`SELECT ($1::bigint + (("startTs" - $1::bigint) / $3::bigint) * $3::bigint) AS t, "protocol"::text AS key, count(*)::text AS count
                 FROM "Session" WHERE "startTs" >= $1 AND "startTs" < $2 GROUP BY 1, 2 ORDER BY 1, 2`),
-      series(`SELECT ($1::bigint + ((t."ts" - $1::bigint) / $3::bigint) * $3::bigint)::text AS t, s."protocol"::text AS key, count(*)::text AS count
+      series(`SELECT ($1::bigint + ((t."ts" - $1::bigint) / $3::bigint) * $3::bigint) AS t, s."protocol"::text AS key, count(*)::text AS count
                 FROM "TimelineEntry" t JOIN "Session" s ON s."id" = t."sessionId"
                WHERE t."kind" = 'auth' AND t."authSuccess" = false AND t."ts" >= $1 AND t."ts" < $2 GROUP BY 1, 2 ORDER BY 1, 2`),
-      series(`SELECT ($1::bigint + (("startTs" - $1::bigint) / $3::bigint) * $3::bigint)::text AS t, d.key, sum(d.bytes)::text AS count
+      series(`SELECT ($1::bigint + (("startTs" - $1::bigint) / $3::bigint) * $3::bigint) AS t, d.key, sum(d.bytes)::text AS count
                 FROM "Session", LATERAL (VALUES ('client', "bytesClient"), ('server', "bytesServer")) AS d(key, bytes)
                WHERE "startTs" >= $1 AND "startTs" < $2 GROUP BY 1, 2 ORDER BY 1, 2`),
       pool.query<{ code: string; count: string }>(
