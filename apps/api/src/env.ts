@@ -24,7 +24,26 @@ export interface Config {
   readonly logLevel: LogLevel;
   /** Set the Secure flag on the login cookie (on behind HTTPS; off for plain-HTTP localhost). */
   readonly cookieSecure: boolean;
+  /**
+   * Days captured data is kept (MAILSCOPE_RETENTION_DAYS); undefined keeps everything. Optional so
+   * a Config written before retention existed still type-checks.
+   */
+  readonly retentionDays?: number | undefined;
+  /**
+   * Token of the agent named `local`, registered (or its token replaced) at start
+   * (MAILSCOPE_AGENT_TOKEN): what `npm start` and the compose file give the API and the agent alike.
+   */
+  readonly agentToken?: string | undefined;
 }
+
+/** Name of the agent MAILSCOPE_AGENT_TOKEN registers. */
+export const LOCAL_AGENT_NAME = 'local';
+
+/**
+ * An agent token given by the environment: long enough to be a secret, characters that survive a
+ * shell and a command line, not starting with '-' (it would be read as an option).
+ */
+export const AGENT_TOKEN_PATTERN = /^[A-Za-z0-9_.~+/=][A-Za-z0-9_.~+/=-]{19,199}$/;
 
 /** `<repo>/data`. */
 export const DEFAULT_DATA_DIR = resolve(fileURLToPath(import.meta.url), '..', '..', '..', '..', 'data');
@@ -79,7 +98,16 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>> 
   if ((LOG_LEVELS as readonly string[]).includes(levelText)) logLevel = levelText as LogLevel;
   else problems.push(`LOG_LEVEL=${JSON.stringify(levelText)}: must be one of ${LOG_LEVELS.join(', ')}`);
   const cookieSecure = bool('COOKIE_SECURE', false);
+  // 0 or unset: keep everything. 100 years is the ceiling only so the cutoff stays a valid date.
+  const retention = integer('MAILSCOPE_RETENTION_DAYS', 0, 0, 36500);
+  const agentToken = get('MAILSCOPE_AGENT_TOKEN');
+  if (agentToken !== undefined && !AGENT_TOKEN_PATTERN.test(agentToken)) {
+    problems.push('MAILSCOPE_AGENT_TOKEN: must be 20-200 characters of A-Z a-z 0-9 _ . ~ + / = - and not start with \'-\' (e.g. ms_ and 43 random base64url characters)');
+  }
 
   if (problems.length > 0) throw new ConfigError(problems);
-  return { host, port, databaseUrl, dataDir, uploadLimitBytes: uploadMb * 1024 * 1024, adminPassword, logLevel, cookieSecure };
+  return {
+    host, port, databaseUrl, dataDir, uploadLimitBytes: uploadMb * 1024 * 1024, adminPassword, logLevel, cookieSecure,
+    retentionDays: retention === 0 ? undefined : retention, agentToken,
+  };
 }

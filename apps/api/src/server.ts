@@ -8,11 +8,14 @@ import { openDatabase } from '@mailscope/db';
 import { Server } from 'socket.io';
 import { buildApp } from './app.ts';
 import { FIRST_ADMIN_USERNAME, ensureFirstAdmin } from './auth/admin-bootstrap.ts';
-import { ConfigError, loadConfig } from './env.ts';
+import { ensureLocalAgent } from './auth/agent-bootstrap.ts';
+import { ConfigError, LOCAL_AGENT_NAME, loadConfig } from './env.ts';
 import type { Config } from './env.ts';
 import { disconnectedAgentControl } from './services/agent-control.ts';
 import { AppEvents } from './services/app-events.ts';
 import { forwardingAgentControl } from './services/gateway.ts';
+import { startRetention } from './services/retention.ts';
+import type { RetentionJob } from './services/retention.ts';
 import { SOCKET_MAX_MESSAGE_BYTES, attachSockets } from './socket/index.ts';
 
 async function main(): Promise<void> {
@@ -43,6 +46,12 @@ async function main(): Promise<void> {
   } else if (admin.created) {
     app.log.info(`created user '${FIRST_ADMIN_USERNAME}' with MAILSCOPE_ADMIN_PASSWORD`);
   }
+  if (config.agentToken !== undefined) {
+    const result = await ensureLocalAgent(db, LOCAL_AGENT_NAME, config.agentToken);
+    if (result !== 'unchanged') app.log.info(`agent '${LOCAL_AGENT_NAME}': ${result === 'created' ? 'registered' : 'token replaced'} with MAILSCOPE_AGENT_TOKEN`);
+  }
+  const retention: RetentionJob | undefined =
+    config.retentionDays === undefined ? undefined : startRetention({ db, days: config.retentionDays, log: app.log.child({ component: 'retention' }) });
 
   // Socket messages are bounded like HTTP bodies; the largest is an agent batch part (a mail).
   const io = new Server(app.server, { maxHttpBufferSize: SOCKET_MAX_MESSAGE_BYTES, serveClient: false });
@@ -55,6 +64,7 @@ async function main(): Promise<void> {
     closing = true;
     app.log.info(`${signal}: shutting down`);
     try {
+      await retention?.stop();
       await gateway.close();
       await new Promise<void>((resolve) => {
         void io.close(() => resolve());
@@ -74,6 +84,7 @@ async function main(): Promise<void> {
     await app.listen({ host: config.host, port: config.port });
   } catch (e) {
     app.log.error({ err: e }, 'cannot listen');
+    await retention?.stop();
     io.close();
     await app.close();
     await db.close();

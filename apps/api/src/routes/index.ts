@@ -4,6 +4,7 @@ import { agentRoutes } from './agents.ts';
 import { auditLogRoutes } from './audit-log.ts';
 import { authRoutes } from './auth.ts';
 import { captureRoutes } from './captures.ts';
+import { healthRoutes } from './health.ts';
 import { mailRoutes } from './mails.ts';
 import { packetRoutes } from './packets.ts';
 import { sessionRoutes } from './sessions.ts';
@@ -12,6 +13,7 @@ import { statsRoutes } from './stats.ts';
 import { userRoutes } from './users.ts';
 
 export const apiRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  await app.register(healthRoutes);
   await app.register(authRoutes);
   await app.register(userRoutes);
   await app.register(agentRoutes);
