@@ -1,7 +1,7 @@
 /** GET /api/packets: the global packet list, filtered, keyset paging. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { listPackets } from '../repositories/packets-repository.ts';
+import { TCP_ANALYSIS, TCP_FLAG_BITS, listPackets } from '../repositories/packets-repository.ts';
 import { BigIdParam, Cursor, Limit, TimeBound, commonErrors } from '../schemas.ts';
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
@@ -33,6 +33,7 @@ export const packetRoutes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags: ['packets'],
       summary: 'Packets, oldest first, filtered; keyset paging with `cursor` = the previous page\'s `next`',
+      description: 'The `info` of client packets that carried credentials (PASS, AUTH, SASL lines) shows `****` in their place, as the timeline does.',
       querystring: Type.Object({
         captureId: Type.Optional(Type.String({ format: 'uuid' })),
         sessionId: Type.Optional(BigIdParam),
@@ -41,6 +42,15 @@ export const packetRoutes: FastifyPluginAsyncTypebox = async (app) => {
         protocol: Type.Optional(Type.String({ maxLength: 16, description: "'SMTP', 'POP3', 'TCP', ..." })),
         from: Type.Optional(TimeBound),
         to: Type.Optional(TimeBound),
+        flags: Type.Optional(Type.String({
+          maxLength: 64,
+          pattern: `^!?(${Object.keys(TCP_FLAG_BITS).join('|')})(,!?(${Object.keys(TCP_FLAG_BITS).join('|')}))*$`,
+          description: "TCP flags, comma-separated: set unless prefixed with '!' (`SYN,!ACK`: connection attempts; `RST`: resets)",
+        })),
+        payload: Type.Optional(Type.Boolean({ description: 'true: only segments carrying payload; false: only those without' })),
+        analysis: Type.Optional(Type.Union([Type.Literal('any'), ...TCP_ANALYSIS.map((a) => Type.Literal(a))], {
+          description: "'any': packets with a TCP analysis label (retransmission, out-of-order, ...); a label: packets with that one",
+        })),
         limit: Type.Optional(Limit),
         cursor: Type.Optional(Cursor),
       }),
