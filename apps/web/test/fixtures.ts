@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from '@playwright/test';
-import type { Page } from '@playwright/test';
+import type { Locator, Page } from '@playwright/test';
 import { E2E } from './global-setup.ts';
 import { apiJson, apiLogin, stateFileOf, WEB_DIR } from './stack/stack.ts';
 import type { StackState } from './stack/stack.ts';
@@ -119,4 +119,48 @@ export async function uploadCapture(rest: Rest, file: string): Promise<string> {
     return u.status === 'done' ? true : undefined;
   }, 60_000);
   return id;
+}
+
+/**
+ * Picks `wanted` in a control that may be a <select> (an option whose value or label is `wanted`,
+ * or whose label starts with it: 'lo (127.0.0.1)') or a text input (filled in).
+ */
+export async function choose(control: Locator, wanted: string): Promise<void> {
+  await expect(control).toBeVisible();
+  const tag = await control.evaluate((el) => el.tagName.toLowerCase());
+  if (tag !== 'select') {
+    await control.fill(wanted);
+    return;
+  }
+  const value = await until(`an option '${wanted}' in ${control.toString()}`, async () =>
+    control.evaluate((el, w) => {
+      const options = Array.from((el as HTMLSelectElement).options);
+      const hit =
+        options.find((o) => o.value === w || o.label.trim() === w) ??
+        options.find((o) => o.label.trim().startsWith(`${w} `) || o.label.trim().startsWith(`${w}:`) || o.label.includes(w));
+      return hit?.value;
+    }, wanted),
+  );
+  await control.selectOption(value);
+}
+
+/** Marks the page so that `expectNoReload` can tell it was not reloaded since. */
+export async function markPage(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    (window as unknown as { __e2eMark?: number }).__e2eMark = 1;
+  });
+}
+
+export async function expectNoReload(page: Page): Promise<void> {
+  expect(await page.evaluate(() => (window as unknown as { __e2eMark?: number }).__e2eMark), 'the page was not reloaded').toBe(1);
+}
+
+/** Stops every running capture of the stack's agent through the API (cleanup after a live spec). */
+export async function stopRunningCaptures(rest: Rest): Promise<void> {
+  const { captures } = await rest.get<{ captures: { id: string; status: string; source: string }[] }>('/captures?limit=100');
+  for (const c of captures) {
+    if (c.source === 'live' && (c.status === 'running' || c.status === 'starting')) {
+      await rest.json('POST', `/captures/${c.id}/stop`, undefined, [200, 404, 409]).catch(() => undefined);
+    }
+  }
 }

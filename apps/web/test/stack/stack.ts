@@ -218,7 +218,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         cwd: REPO_ROOT,
         logFile: join(logsDir, 'api.log'),
         env: {
-          ...process.env,
+          ...withoutAgentEnv(process.env),
           PORT: String(opts.apiPort),
           HOST: '127.0.0.1',
           DATABASE_URL: db.url,
@@ -261,7 +261,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         spawnLogged('agent', process.execPath, ['--import', 'tsx', 'apps/agent/src/cli.ts', 'run', '--api', api, '--token', created.token, '--name', name, '--spool-dir', join(stateDir, 'spool')], {
           cwd: REPO_ROOT,
           logFile: join(logsDir, 'agent.log'),
-          env: { ...process.env },
+          env: withoutAgentEnv(process.env),
         }),
         'apps/agent/src/cli.ts',
       );
@@ -290,6 +290,12 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     await stop();
     throw e;
   }
+}
+
+/** The API registers an agent 'local' when MAILSCOPE_AGENT_TOKEN is set: not in the tests' stack. */
+function withoutAgentEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const { MAILSCOPE_AGENT_TOKEN: _token, MAILSCOPE_API: _api, ...rest } = env;
+  return rest;
 }
 
 function nextBin(): string {
