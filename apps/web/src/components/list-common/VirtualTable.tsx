@@ -1,0 +1,151 @@
+'use client';
+/**
+ * A virtualised table of fixed-height rows (`.vlist` / `.vrow`): only the rows in view (plus a few)
+ * are in the DOM, whatever the number loaded, and every row has the same height so nothing is
+ * measured and nothing moves while scrolling. Near the end of the loaded rows it asks for more
+ * (`onEndReached`); the caller's list pages through the API.
+ */
+import { useVirtualizer } from '@tanstack/react-virtual';
+import { useEffect, useRef, type CSSProperties, type KeyboardEvent, type ReactNode, type RefObject } from 'react';
+import styles from './list.module.css';
+
+/** Row height in px; the header has the same. */
+export const ROW_HEIGHT = 28;
+/** Rows rendered beyond each edge of the view: enough for a wheel notch, few enough to stay cheap. */
+const OVERSCAN = 12;
+/** Ask for the next page when the view comes this many rows from the end of what is loaded. */
+const END_THRESHOLD = 60;
+
+export interface VirtualTableControl {
+  scrollToTop(): void;
+  scrollToIndex(index: number): void;
+  isAtTop(): boolean;
+  /** The row element at `index`, when it is rendered. */
+  rowElement(index: number): HTMLElement | null;
+}
+
+export interface RowRenderProps {
+  readonly index: number;
+  /** Position and size: spread onto the row element, with `className` and `data-index`. */
+  readonly style: CSSProperties;
+  readonly className: string;
+  readonly 'data-index': number;
+}
+
+export interface VirtualTableProps<T> {
+  readonly rows: readonly T[];
+  /** CSS grid-template-columns shared by the header and every row. */
+  readonly columns: string;
+  /** Below this width the table scrolls sideways instead of squeezing columns. */
+  readonly minWidth: number;
+  readonly header: ReactNode;
+  readonly rowKey: (row: T) => string;
+  readonly renderRow: (row: T, props: RowRenderProps) => ReactNode;
+  readonly hasMore: boolean;
+  readonly loading: boolean;
+  readonly error: string | null;
+  readonly onEndReached?: (() => void) | undefined;
+  readonly onRetry?: (() => void) | undefined;
+  /** Called when the view reaches or leaves the top (for live inserts). */
+  readonly onAtTopChange?: ((atTop: boolean) => void) | undefined;
+  readonly onKeyDown?: ((e: KeyboardEvent<HTMLDivElement>) => void) | undefined;
+  readonly controlRef?: RefObject<VirtualTableControl | null> | undefined;
+  readonly ariaLabel: string;
+  readonly className?: string | undefined;
+  readonly style?: CSSProperties | undefined;
+  readonly testId?: string | undefined;
+  readonly tabIndex?: number | undefined;
+}
+
+export function VirtualTable<T>(props: VirtualTableProps<T>) {
+  const { rows, hasMore, loading, error, onEndReached } = props;
+  const scrollRef = useRef<HTMLDivElement | null>(null);
+  const atTop = useRef(true);
+  const footer = hasMore || loading || error !== null;
+  const virtualizer = useVirtualizer<HTMLDivElement, HTMLElement>({
+    count: rows.length,
+    getScrollElement: () => scrollRef.current,
+    estimateSize: () => ROW_HEIGHT,
+    overscan: OVERSCAN,
+    scrollMargin: ROW_HEIGHT,
+    getItemKey: (i) => props.rowKey(rows[i]!),
+  });
+  const items = virtualizer.getVirtualItems();
+  const lastIndex = items.length === 0 ? -1 : items[items.length - 1]!.index;
+
+  useEffect(() => {
+    if (onEndReached === undefined || !hasMore || loading || error !== null) return;
+    if (lastIndex >= rows.length - END_THRESHOLD) onEndReached();
+  }, [lastIndex, rows.length, hasMore, loading, error, onEndReached]);
+
+  useEffect(() => {
+    if (props.controlRef === undefined) return;
+    props.controlRef.current = {
+      scrollToTop: () => {
+        scrollRef.current?.scrollTo({ top: 0 });
+      },
+      scrollToIndex: (index) => virtualizer.scrollToIndex(index, { align: 'auto' }),
+      isAtTop: () => atTop.current,
+      rowElement: (index) => scrollRef.current?.querySelector<HTMLElement>(`[data-index="${index}"]`) ?? null,
+    };
+  });
+
+  const onScroll = () => {
+    const el = scrollRef.current;
+    if (el === null) return;
+    const top = el.scrollTop < ROW_HEIGHT / 2;
+    if (top !== atTop.current) {
+      atTop.current = top;
+      props.onAtTopChange?.(top);
+    }
+  };
+
+  const total = virtualizer.getTotalSize() - ROW_HEIGHT;
+  return (
+    <div
+      ref={scrollRef}
+      className={`vlist ${styles.list} ${props.className ?? ''}`}
+      style={props.style}
+      onScroll={onScroll}
+      onKeyDown={props.onKeyDown}
+      aria-label={props.ariaLabel}
+      aria-rowcount={rows.length}
+      data-testid={props.testId}
+      tabIndex={props.tabIndex}
+    >
+      <div style={{ minWidth: props.minWidth }}>
+        <div className="vrow head" style={{ gridTemplateColumns: props.columns, height: ROW_HEIGHT }}>
+          {props.header}
+        </div>
+        <div className={styles.inner} style={{ height: total + (footer ? ROW_HEIGHT * 1.5 : 0) }}>
+          {items.map((v) =>
+            props.renderRow(rows[v.index]!, {
+              index: v.index,
+              'data-index': v.index,
+              className: `vrow ${styles.row}`,
+              style: { gridTemplateColumns: props.columns, height: ROW_HEIGHT, transform: `translateY(${v.start - ROW_HEIGHT}px)` },
+            }),
+          )}
+          {footer && (
+            <div className={styles.footer} style={{ top: total, height: ROW_HEIGHT * 1.5 }}>
+              {error !== null ? (
+                <>
+                  <span className="error">Could not load more: {error}</span>
+                  {props.onRetry !== undefined && (
+                    <button type="button" onClick={props.onRetry}>
+                      Retry
+                    </button>
+                  )}
+                </>
+              ) : loading ? (
+                'Loading…'
+              ) : (
+                'Scroll for more'
+              )}
+            </div>
+          )}
+        </div>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,150 @@
+'use client';
+/**
+ * A list read page by page through an API's keyset paging (`next` of one page is the `cursor` of
+ * the next). Only what the user scrolled to is loaded; rows are kept once each (by id), so rows a
+ * live update already inserted are not added again when their page arrives.
+ */
+import { useEffect, useRef, useState, useSyncExternalStore } from 'react';
+import { errorMessage } from '@/lib/api';
+
+export interface Page<T> {
+  readonly rows: readonly T[];
+  readonly next: string | null;
+}
+
+export type FetchPage<T> = (cursor: string | null, signal: AbortSignal) => Promise<Page<T>>;
+
+export interface KeysetState<T> {
+  readonly rows: readonly T[];
+  /** Cursor of the next page; null once the last page is loaded. */
+  readonly next: string | null;
+  /** True once the first page arrived (or failed). */
+  readonly ready: boolean;
+  readonly loading: boolean;
+  /** Why the last page failed; loadMore() retries it. */
+  readonly error: string | null;
+}
+
+const EMPTY: KeysetState<never> = { rows: [], next: null, ready: false, loading: false, error: null };
+
+export class KeysetStore<T> {
+  private state: KeysetState<T> = EMPTY;
+  private readonly ids = new Set<string>();
+  private readonly listeners = new Set<() => void>();
+  /** Bumped by every reset: a page of an older query is dropped when it arrives. */
+  private generation = 0;
+  private controller: AbortController | null = null;
+  private fetchPage: FetchPage<T> | null = null;
+
+  constructor(private readonly idOf: (row: T) => string) {}
+
+  readonly subscribe = (listener: () => void): (() => void) => {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  };
+
+  readonly getSnapshot = (): KeysetState<T> => this.state;
+
+  private set(patch: Partial<KeysetState<T>>): void {
+    this.state = { ...this.state, ...patch };
+    for (const l of this.listeners) l();
+  }
+
+  /** Drops every row and loads the first page of `fetchPage` (null: stays empty). */
+  reset(fetchPage: FetchPage<T> | null): void {
+    this.generation++;
+    this.controller?.abort();
+    this.controller = null;
+    this.ids.clear();
+    this.fetchPage = fetchPage;
+    this.set({ rows: [], next: null, ready: fetchPage === null, loading: false, error: null });
+    if (fetchPage !== null) void this.load(null);
+  }
+
+  /** Loads the next page unless one is loading or none is left; after an error, retries. */
+  loadMore(): void {
+    const s = this.state;
+    if (s.loading || this.fetchPage === null) return;
+    if (s.error !== null) {
+      void this.load(s.ready && s.rows.length > 0 ? s.next : null);
+      return;
+    }
+    if (s.next !== null) void this.load(s.next);
+  }
+
+  abort(): void {
+    this.generation++;
+    this.controller?.abort();
+    this.controller = null;
+    if (this.state.loading) this.set({ loading: false });
+  }
+
+  private async load(cursor: string | null): Promise<void> {
+    const fetchPage = this.fetchPage;
+    if (fetchPage === null) return;
+    const generation = this.generation;
+    const controller = new AbortController();
+    this.controller = controller;
+    this.set({ loading: true, error: null });
+    try {
+      const page = await fetchPage(cursor, controller.signal);
+      if (generation !== this.generation) return;
+      const fresh = page.rows.filter((r) => {
+        const id = this.idOf(r);
+        if (this.ids.has(id)) return false;
+        this.ids.add(id);
+        return true;
+      });
+      this.set({ rows: fresh.length === 0 ? this.state.rows : [...this.state.rows, ...fresh], next: page.next, ready: true, loading: false });
+    } catch (e) {
+      if (generation !== this.generation || controller.signal.aborted) return;
+      this.set({ loading: false, ready: true, error: errorMessage(e) });
+    }
+  }
+
+  has(id: string): boolean {
+    return this.ids.has(id);
+  }
+
+  /** Puts rows not yet in the list at its top (in the order given). */
+  prepend(rows: readonly T[]): readonly T[] {
+    const fresh = rows.filter((r) => {
+      const id = this.idOf(r);
+      if (this.ids.has(id)) return false;
+      this.ids.add(id);
+      return true;
+    });
+    if (fresh.length > 0) this.set({ rows: [...fresh, ...this.state.rows] });
+    return fresh;
+  }
+
+  /** Replaces the rows `update` returns a new value for (identity kept otherwise). */
+  update(update: (row: T) => T | undefined): void {
+    let changed = false;
+    const rows = this.state.rows.map((r) => {
+      const u = update(r);
+      if (u === undefined || u === r) return r;
+      changed = true;
+      return u;
+    });
+    if (changed) this.set({ rows });
+  }
+}
+
+/**
+ * The rows of `key`'s query: the first page is loaded whenever `key` changes (null: no query,
+ * e.g. while a filter is invalid), further pages by `store.loadMore()`.
+ */
+export function useKeysetList<T>(key: string | null, fetchPage: FetchPage<T>, idOf: (row: T) => string): KeysetState<T> & { store: KeysetStore<T> } {
+  const [store] = useState(() => new KeysetStore<T>(idOf));
+  const fetchRef = useRef(fetchPage);
+  useEffect(() => {
+    fetchRef.current = fetchPage;
+  });
+  useEffect(() => {
+    store.reset(key === null ? null : (cursor, signal) => fetchRef.current(cursor, signal));
+    return () => store.abort();
+  }, [key, store]);
+  const state = useSyncExternalStore(store.subscribe, store.getSnapshot, store.getSnapshot);
+  return { ...state, store };
+}

@@ -1,0 +1,227 @@
+'use client';
+/** The Sessions page: filters (in the URL), the virtualised table paged from the API, live inserts. */
+import Link from 'next/link';
+import { useCallback, useMemo, useRef, useState } from 'react';
+import { api, qs } from '@/lib/api';
+import { formatCount } from '@/lib/format';
+import { DebouncedField, FilterChip, SelectField } from '../list-common/FilterFields';
+import { useKeysetList, type Page } from '../list-common/use-keyset-list';
+import { useUrlFilters } from '../list-common/use-url-filters';
+import type { VirtualTableControl } from '../list-common/VirtualTable';
+import { microsToLocal, parseAddress, parseLocalTime, parseMaxLength, parsePort } from '../list-common/validate';
+import styles from '../list-common/list.module.css';
+import { OUTCOMES, SESSION_FILTER_KEYS, parseSessionFilters, type Outcome, type SessionRow } from './session-filters';
+import { SessionTable } from './SessionTable';
+import { useLiveSessions } from './use-live-sessions';
+
+/** Rows per request: a screenful many times over, a few hundred KB at most. */
+const PAGE_SIZE = 200;
+
+const parseUser = parseMaxLength(256);
+const parseText = parseMaxLength(200);
+
+export function SessionsView() {
+  const { values, set, clear } = useUrlFilters(SESSION_FILTER_KEYS);
+  const filters = useMemo(() => parseSessionFilters(values), [values]);
+  const [reloads, setReloads] = useState(0);
+  const queryString = qs(filters.query);
+  const listKey = `${queryString}#${reloads}`;
+
+  const fetchPage = useCallback(
+    async (cursor: string | null, signal: AbortSignal): Promise<Page<SessionRow>> => {
+      const res = await api<{ sessions: SessionRow[]; next: string | null }>(`/sessions${qs({ ...filters.query, limit: PAGE_SIZE, cursor })}`, { signal });
+      return { rows: res.sessions, next: res.next };
+    },
+    [filters.query],
+  );
+  const list = useKeysetList<SessionRow>(listKey, fetchPage, (s) => s.id);
+  const { store } = list;
+
+  const control = useRef<VirtualTableControl | null>(null);
+  const live = useLiveSessions({
+    store,
+    ready: list.ready && list.error === null,
+    filters,
+    listKey,
+    isAtTop: () => control.current?.isAtTop() ?? true,
+    reload: () => setReloads((n) => n + 1),
+    scrollToTop: () => control.current?.scrollToTop(),
+  });
+
+  const loadMore = useCallback(() => store.loadMore(), [store]);
+  const outcome = OUTCOMES.some((o) => o.value === values.outcome) ? (values.outcome as Outcome) : '';
+
+  let status: string;
+  if (!list.ready) status = 'Loading…';
+  else if (list.rows.length === 0) status = '';
+  else if (list.next !== null) status = `${formatCount(list.rows.length)} loaded, more below`;
+  else status = `${formatCount(list.rows.length)} session${list.rows.length === 1 ? '' : 's'}`;
+
+  const noneAtAll = list.ready && list.error === null && list.rows.length === 0 && !filters.active;
+  const noneMatching = list.ready && list.error === null && list.rows.length === 0 && filters.active;
+
+  return (
+    <div className={styles.page}>
+      <div className={styles.header}>
+        <h1>Sessions</h1>
+        <span className={styles.status} data-testid="sessions-loaded" aria-live="polite">{status}</span>
+      </div>
+
+      <div className={styles.filters} role="search" aria-label="Filter sessions">
+        <SelectField
+          label="Protocol"
+          testId="filter-protocol"
+          value={values.protocol === 'smtp' || values.protocol === 'pop3' ? values.protocol : ''}
+          options={[{ value: 'smtp', label: 'SMTP' }, { value: 'pop3', label: 'POP3' }]}
+          onChange={(v) => set({ protocol: v })}
+          error={filters.errors.protocol}
+        />
+        <SelectField
+          label="Outcome"
+          testId="filter-outcome"
+          value={outcome}
+          options={OUTCOMES}
+          onChange={(v) => set({ outcome: v })}
+          error={filters.errors.outcome}
+        />
+        <DebouncedField
+          label="Address"
+          testId="filter-address"
+          value={values.address}
+          parse={parseAddress}
+          onCommit={(v) => set({ address: v }, 'replace')}
+          externalError={filters.errors.address}
+          placeholder="client or server IP"
+          title="The client's or the server's address, exactly"
+          width={150}
+        />
+        <DebouncedField
+          label="Port"
+          testId="filter-port"
+          value={values.port}
+          parse={parsePort}
+          onCommit={(v) => set({ port: v }, 'replace')}
+          externalError={filters.errors.port}
+          placeholder="25"
+          inputMode="numeric"
+          title="The client's or the server's port"
+          width={70}
+        />
+        <DebouncedField
+          label="User"
+          testId="filter-user"
+          value={values.user}
+          parse={parseUser}
+          onCommit={(v) => set({ user: v }, 'replace')}
+          externalError={filters.errors.user}
+          placeholder="exact user name"
+          title="The authenticated user name, exactly"
+          width={150}
+        />
+        <DebouncedField
+          label="Search"
+          testId="filter-text"
+          type="search"
+          value={values.text}
+          parse={parseText}
+          onCommit={(v) => set({ text: v }, 'replace')}
+          externalError={filters.errors.text}
+          placeholder="subject, address, HELO, user"
+          title="Part of a mail's subject or an address in it, the HELO name or the user"
+          width={200}
+        />
+        <DebouncedField
+          label="From"
+          testId="filter-from"
+          type="datetime-local"
+          value={values.from}
+          toDraft={microsToLocal}
+          parse={parseLocalTime}
+          onCommit={(v) => set({ from: v }, 'replace')}
+          externalError={filters.errors.from}
+          title="Sessions that started at or after this time (your time zone)"
+        />
+        <DebouncedField
+          label="To"
+          testId="filter-to"
+          type="datetime-local"
+          value={values.to}
+          toDraft={microsToLocal}
+          parse={parseLocalTime}
+          onCommit={(v) => set({ to: v }, 'replace')}
+          externalError={filters.errors.to}
+          title="Sessions that started at or before this time (your time zone)"
+        />
+        {filters.active && (
+          <div className={styles.filterActions}>
+            <button type="button" className="link" onClick={clear} data-testid="filters-clear">
+              Clear filters
+            </button>
+          </div>
+        )}
+      </div>
+
+      {values.captureId !== '' && (
+        <div className={styles.chips}>
+          <FilterChip
+            testId="filter-capture"
+            invalid={filters.errors.captureId !== undefined}
+            label={
+              filters.errors.captureId !== undefined ? (
+                <>capture “{values.captureId.slice(0, 40)}” is not a capture id: ignored</>
+              ) : (
+                <>
+                  capture <span className="mono">{values.captureId.slice(0, 8)}</span>
+                </>
+              )
+            }
+            title={`Only sessions of capture ${values.captureId}`}
+            onRemove={() => set({ captureId: '' })}
+          />
+        </div>
+      )}
+
+      {list.error !== null && list.rows.length === 0 && (
+        <div className="alert error" role="alert" style={{ marginBottom: 8 }}>
+          Could not load the sessions: {list.error}{' '}
+          <button type="button" onClick={loadMore}>
+            Retry
+          </button>
+        </div>
+      )}
+
+      <div className={styles.listWrap}>
+        {live.newCount > 0 && (
+          <button type="button" className={styles.newButton} onClick={live.showNew} data-testid="sessions-new">
+            ↑ {formatCount(live.newCount)} new session{live.newCount === 1 ? '' : 's'}
+          </button>
+        )}
+        {noneAtAll ? (
+          <div className="empty" data-testid="sessions-empty">
+            <strong>No sessions yet</strong>
+            Start a capture on the <Link href="/">Overview</Link> page, or <Link href="/import">import a capture file</Link> (pcap or pcapng).
+          </div>
+        ) : noneMatching ? (
+          <div className="empty" data-testid="sessions-empty">
+            <strong>No sessions match these filters</strong>
+            <button type="button" className="link" onClick={clear}>
+              Clear filters
+            </button>{' '}
+            to see every session.
+          </div>
+        ) : (
+          <SessionTable
+            rows={list.rows}
+            freshIds={live.freshIds}
+            hasMore={list.next !== null}
+            loading={list.loading}
+            error={list.rows.length > 0 ? list.error : null}
+            onEndReached={loadMore}
+            onRetry={loadMore}
+            controlRef={control}
+          />
+        )}
+      </div>
+    </div>
+  );
+}

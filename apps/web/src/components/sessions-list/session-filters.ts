@@ -1,0 +1,132 @@
+/**
+ * The sessions list's filters: their URL keys (the API's query names, apps/api/src/routes/sessions.ts),
+ * the API query built from the valid ones, and whether a live session can match them.
+ */
+import type { UiSessionClosed, UiSessionOpened } from '@mailscope/shared/agent-protocol';
+import type { FilterValues } from '../list-common/use-url-filters';
+import { isMicros, isUuid, parseAddress, parseMaxLength, parsePort, timeRangeErrors } from '../list-common/validate';
+
+/** A row of GET /api/sessions. */
+export interface SessionRow {
+  readonly id: string;
+  readonly captureId: string;
+  readonly protocol: 'smtp' | 'pop3';
+  readonly client: { readonly addr: string; readonly port: number };
+  readonly server: { readonly addr: string; readonly port: number };
+  /** µs since the epoch. */
+  readonly startTs: number;
+  readonly endTs: number | null;
+  readonly state: string;
+  readonly outcome: string | null;
+  readonly authUser: string | null;
+  readonly authMechanism: string | null;
+  readonly authSuccess: boolean | null;
+  readonly encrypted: boolean;
+  readonly helo: string | null;
+  readonly mails: number;
+  readonly packets: { readonly client: number; readonly server: number };
+  readonly bytes: { readonly client: number; readonly server: number };
+  readonly retransmissions: number;
+  readonly gaps: number;
+  readonly anomalies: number;
+}
+
+export const SESSION_FILTER_KEYS = ['protocol', 'outcome', 'address', 'port', 'user', 'text', 'from', 'to', 'captureId'] as const;
+export type SessionFilterKey = (typeof SESSION_FILTER_KEYS)[number];
+export type SessionFilterValues = FilterValues<SessionFilterKey>;
+
+/** The engine's session outcomes (packages/protocols/src/session.ts) and how they read. */
+export const OUTCOMES = [
+  { value: 'delivered', label: 'delivered', tone: 'ok', title: 'the server accepted the mail (250 after DATA / BDAT)' },
+  { value: 'retrieved', label: 'retrieved', tone: 'ok', title: 'the client fetched mail (POP3 RETR / TOP)' },
+  { value: 'rejected', label: 'rejected', tone: 'fail', title: 'the server refused the mail or every recipient' },
+  { value: 'auth-failed', label: 'auth failed', tone: 'fail', title: 'the login was refused and nothing else happened' },
+  { value: 'incomplete', label: 'incomplete', tone: 'warn', title: 'the capture missed part of the dialogue (started late, gaps, or still open when the capture ended)' },
+  { value: 'aborted', label: 'aborted', tone: 'warn', title: 'the connection was reset or closed mid-dialogue' },
+  { value: 'encrypted', label: 'encrypted', tone: 'info', title: 'STARTTLS / STLS or TLS: the rest of the dialogue cannot be read' },
+  { value: 'no-mail', label: 'no mail', tone: 'info', title: 'a complete dialogue that carried no mail' },
+] as const;
+export type Outcome = (typeof OUTCOMES)[number]['value'];
+
+export function outcomeInfo(outcome: string | null): { label: string; tone: 'ok' | 'fail' | 'warn' | 'info'; title: string } | null {
+  if (outcome === null) return null;
+  return OUTCOMES.find((o) => o.value === outcome) ?? { label: outcome, tone: 'info', title: outcome };
+}
+
+export interface ParsedSessionFilters {
+  /** The API query of the valid filters (undefined values are left out by qs()). */
+  readonly query: Readonly<Partial<Record<SessionFilterKey, string>>>;
+  /** Values in the URL that are not sent, with why. */
+  readonly errors: Readonly<Partial<Record<SessionFilterKey, string>>>;
+  /** Some filter is set (valid or not). */
+  readonly active: boolean;
+}
+
+const userLength = parseMaxLength(256);
+const textLength = parseMaxLength(200);
+
+export function parseSessionFilters(v: SessionFilterValues): ParsedSessionFilters {
+  const query: Partial<Record<SessionFilterKey, string>> = {};
+  const errors: Partial<Record<SessionFilterKey, string>> = {};
+  if (v.protocol === 'smtp' || v.protocol === 'pop3') query.protocol = v.protocol;
+  else if (v.protocol !== '') errors.protocol = `unknown protocol '${v.protocol}'`;
+  if (v.outcome !== '') {
+    if (v.outcome.length <= 30) query.outcome = v.outcome;
+    else errors.outcome = 'unknown outcome';
+  }
+  const addr = parseAddress(v.address);
+  if (addr.ok) {
+    if (addr.value !== '') query.address = addr.value;
+  } else errors.address = addr.error;
+  const port = parsePort(v.port);
+  if (port.ok) {
+    if (port.value !== '') query.port = port.value;
+  } else errors.port = port.error;
+  const user = userLength(v.user);
+  if (user.ok) {
+    if (user.value !== '') query.user = user.value;
+  } else errors.user = user.error;
+  const text = textLength(v.text);
+  if (text.ok) {
+    if (text.value !== '') query.text = text.value;
+  } else errors.text = text.error;
+  const range = timeRangeErrors(v.from, v.to);
+  if (range.from !== undefined) errors.from = range.from;
+  if (range.to !== undefined) errors.to = range.to;
+  if (v.from !== '' && range.from === undefined && range.to === undefined) query.from = v.from;
+  if (v.to !== '' && range.from === undefined && range.to === undefined) query.to = v.to;
+  if (v.captureId !== '') {
+    if (isUuid(v.captureId)) query.captureId = v.captureId.toLowerCase();
+    else errors.captureId = 'not a capture id';
+  }
+  return { query, errors, active: SESSION_FILTER_KEYS.some((k) => v[k] !== '') };
+}
+
+/** Filters the API applies that a live event cannot be checked against (the text search). */
+export function needsServerCheck(q: ParsedSessionFilters['query']): boolean {
+  return q.text !== undefined;
+}
+
+const inRange = (q: ParsedSessionFilters['query'], ts: number): boolean =>
+  (q.from === undefined || !isMicros(q.from) || ts >= Number(q.from)) && (q.to === undefined || !isMicros(q.to) || ts <= Number(q.to));
+
+/**
+ * Whether a session just opened can match: its outcome and user are not known yet, so a filter
+ * on either waits for session:closed.
+ */
+export function openedMayMatch(e: UiSessionOpened, q: ParsedSessionFilters['query']): boolean {
+  if (q.captureId !== undefined && e.captureId.toLowerCase() !== q.captureId) return false;
+  if (q.protocol !== undefined && e.protocol !== q.protocol) return false;
+  if (q.address !== undefined && e.client.addr !== q.address && e.server.addr !== q.address) return false;
+  if (q.port !== undefined && String(e.client.port) !== q.port && String(e.server.port) !== q.port) return false;
+  if (q.outcome !== undefined || q.user !== undefined) return false;
+  return inRange(q, e.startTs);
+}
+
+/** Whether a session just closed can match, from what the event says (its start, when known). */
+export function closedMayMatch(e: UiSessionClosed, q: ParsedSessionFilters['query'], startTs: number | undefined): boolean {
+  if (q.captureId !== undefined && e.captureId.toLowerCase() !== q.captureId) return false;
+  if (q.outcome !== undefined && e.outcome !== q.outcome) return false;
+  if (q.user !== undefined && e.authUser !== q.user) return false;
+  return startTs === undefined || inRange(q, startTs);
+}

@@ -1,0 +1,244 @@
+'use client';
+/**
+ * Live updates of the sessions list. Events are gathered and handled at most every FLUSH_MS:
+ * - session:closed patches a loaded row at once (outcome, user, mails, end);
+ * - new sessions (session:opened, or session:closed of one never seen: a short session opens and
+ *   closes within one agent batch, and only its close is announced) that may match the filters
+ *   are fetched with ONE list query per flush, with the page's own filters and a time window
+ *   around them, so the API decides what matches (the text search cannot be checked here) and
+ *   the rows come complete (packets, flags);
+ * - a burst (an import sends thousands a second) is only counted: the "N new sessions" button
+ *   then reloads the list instead of inserting them one flush at a time.
+ * New rows go to the top when the list is scrolled to the top; otherwise they wait behind the
+ * button so the rows under the user's eyes do not move.
+ */
+import type { UiSessionClosed, UiSessionOpened } from '@mailscope/shared/agent-protocol';
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { api, qs } from '@/lib/api';
+import { useUiEvent } from '@/lib/socket';
+import type { KeysetStore } from '../list-common/use-keyset-list';
+import { closedMayMatch, openedMayMatch, type ParsedSessionFilters, type SessionRow } from './session-filters';
+
+/** How often gathered events are applied: at most two list queries a second. */
+const FLUSH_MS = 500;
+/** More new sessions than this in one flush is an import or a flood: counted, not fetched. */
+const BURST = 100;
+/** Loaded rows refreshed (packet counts, flags) per flush; the rest keep what their close said. */
+const REFRESH_MAX = 100;
+/** Rows one window query may return (the API's page limit). */
+const WINDOW_LIMIT = 500;
+/** Start times of recently opened sessions remembered for their close (bounded). */
+const START_MEMORY = 20_000;
+/** How long a new row keeps the `.fresh` highlight (the CSS animation is 2 s). */
+const FRESH_MS = 2500;
+
+export interface LiveSessions {
+  /** New sessions not shown yet (waiting while scrolled down, or counted in a burst). */
+  readonly newCount: number;
+  /** Shows them: inserts the waiting rows at the top, or reloads the list after a burst. */
+  readonly showNew: () => void;
+  readonly freshIds: ReadonlySet<string>;
+}
+
+interface Candidate {
+  readonly id: string;
+  /** The session's start when known, else its end (an upper bound of its start). */
+  readonly bound: number;
+  readonly startKnown: boolean;
+}
+
+export function useLiveSessions(args: {
+  readonly store: KeysetStore<SessionRow>;
+  readonly ready: boolean;
+  readonly filters: ParsedSessionFilters;
+  /** Changes whenever the list is reloaded: waiting rows and counts belong to the old list. */
+  readonly listKey: string | null;
+  readonly isAtTop: () => boolean;
+  readonly reload: () => void;
+  readonly scrollToTop: () => void;
+}): LiveSessions {
+  const { store } = args;
+  const filtersRef = useRef(args.filters);
+  const readyRef = useRef(args.ready);
+  const argsRef = useRef(args);
+  useEffect(() => {
+    filtersRef.current = args.filters;
+    readyRef.current = args.ready;
+    argsRef.current = args;
+  });
+
+  const opened = useRef(new Map<string, UiSessionOpened>());
+  const closed = useRef(new Map<string, UiSessionClosed>());
+  const updated = useRef(new Set<string>());
+  const startOf = useRef(new Map<string, number>());
+  const pending = useRef<SessionRow[]>([]);
+  const overflow = useRef(0);
+  const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  const busy = useRef(false);
+  const generation = useRef(0);
+  const [newCount, setNewCount] = useState(0);
+  const [freshIds, setFreshIds] = useState<ReadonlySet<string>>(() => new Set());
+
+  const publishCount = useCallback(() => setNewCount(pending.current.length + overflow.current), []);
+
+  const markFresh = useCallback((ids: readonly string[]) => {
+    if (ids.length === 0) return;
+    setFreshIds((prev) => new Set([...prev, ...ids]));
+    setTimeout(() => {
+      setFreshIds((prev) => {
+        const next = new Set(prev);
+        for (const id of ids) next.delete(id);
+        return next;
+      });
+    }, FRESH_MS);
+  }, []);
+
+  // A new list (filters changed, reloaded): what was gathered for the old one is dropped.
+  useEffect(() => {
+    generation.current++;
+    opened.current.clear();
+    closed.current.clear();
+    updated.current.clear();
+    pending.current = [];
+    overflow.current = 0;
+    setNewCount(0);
+  }, [args.listKey]);
+
+  const flush = useCallback(async () => {
+    timer.current = null;
+    if (!readyRef.current || busy.current) {
+      schedule();
+      return;
+    }
+    const gen = generation.current;
+    const q = filtersRef.current.query;
+    const openedNow = opened.current;
+    const closedNow = closed.current;
+    const updatedNow = updated.current;
+    opened.current = new Map();
+    closed.current = new Map();
+    updated.current = new Set();
+
+    const patchClosed = (r: SessionRow): SessionRow | undefined => {
+      const e = closedNow.get(r.id);
+      if (e === undefined) return undefined;
+      return { ...r, state: 'closed', endTs: e.endTs, outcome: e.outcome, mails: e.mails, authUser: e.authUser ?? r.authUser };
+    };
+    store.update(patchClosed);
+    pending.current = pending.current.map((r) => patchClosed(r) ?? r);
+
+    const pendingIds = new Set(pending.current.map((r) => r.id));
+    const known = (id: string) => store.has(id) || pendingIds.has(id);
+    const fresh: Candidate[] = [];
+    const refresh = new Set<string>();
+    for (const e of openedNow.values()) {
+      if (known(e.id)) continue;
+      const c = closedNow.get(e.id);
+      if (openedMayMatch(e, q) || (c !== undefined && closedMayMatch(c, q, e.startTs))) fresh.push({ id: e.id, bound: e.startTs, startKnown: true });
+    }
+    for (const e of closedNow.values()) {
+      if (known(e.id)) {
+        refresh.add(e.id);
+        continue;
+      }
+      if (openedNow.has(e.id)) continue;
+      const start = startOf.current.get(e.id);
+      if (closedMayMatch(e, q, start)) fresh.push({ id: e.id, bound: start ?? e.endTs, startKnown: start !== undefined });
+    }
+    for (const id of updatedNow) if (known(id) && !closedNow.has(id)) refresh.add(id);
+
+    if (fresh.length > BURST) {
+      overflow.current += fresh.length;
+      fresh.length = 0;
+      publishCount();
+    }
+    if (overflow.current > 0) fresh.length = 0;
+    const refreshRows: SessionRow[] = [];
+    if (refresh.size > 0) {
+      for (const r of [...pending.current, ...store.getSnapshot().rows]) {
+        if (refreshRows.length >= REFRESH_MAX) break;
+        if (refresh.has(r.id)) refreshRows.push(r);
+      }
+    }
+    if (fresh.length === 0 && refreshRows.length === 0) return;
+
+    // One window around every candidate, with the page's filters: the API says what matches.
+    const bounds = [...fresh.map((c) => c.bound), ...refreshRows.map((r) => r.startTs)];
+    let to = Math.max(...bounds);
+    let from: number | undefined = fresh.every((c) => c.startKnown) ? Math.min(...bounds) : undefined;
+    if (q.to !== undefined) to = Math.min(to, Number(q.to));
+    if (q.from !== undefined) from = Math.max(from ?? 0, Number(q.from));
+    if (from !== undefined && from > to) return;
+
+    busy.current = true;
+    let rows: readonly SessionRow[] = [];
+    try {
+      const res = await api<{ sessions: SessionRow[] }>(`/sessions${qs({ ...q, from, to, limit: WINDOW_LIMIT })}`);
+      rows = res.sessions;
+    } catch {
+      // A failed refresh leaves the list as the events left it; the next events try again.
+      return;
+    } finally {
+      busy.current = false;
+    }
+    if (gen !== generation.current) return;
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    store.update((r) => (refresh.has(r.id) ? byId.get(r.id) : undefined));
+    pending.current = pending.current.map((r) => (refresh.has(r.id) ? byId.get(r.id) ?? r : r));
+
+    const found = fresh.flatMap((c) => byId.get(c.id) ?? []).sort((a, b) => b.startTs - a.startTs || Number(b.id) - Number(a.id));
+    if (found.length === 0) return;
+    if (pending.current.length === 0 && argsRef.current.isAtTop()) {
+      markFresh(store.prepend(found).map((r) => r.id));
+    } else {
+      const seen = new Set(pending.current.map((r) => r.id));
+      pending.current = [...found.filter((r) => !seen.has(r.id) && !store.has(r.id)), ...pending.current];
+      publishCount();
+    }
+    // schedule is declared below and stable; flush and schedule call each other.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [store, markFresh, publishCount]);
+
+  const schedule = useCallback(() => {
+    if (timer.current === null) timer.current = setTimeout(() => void flush(), FLUSH_MS);
+  }, [flush]);
+
+  useEffect(() => () => {
+    if (timer.current !== null) clearTimeout(timer.current);
+  }, []);
+
+  useUiEvent('session:opened', (e) => {
+    startOf.current.set(e.id, e.startTs);
+    if (startOf.current.size > START_MEMORY) {
+      const oldest = startOf.current.keys().next().value;
+      if (oldest !== undefined) startOf.current.delete(oldest);
+    }
+    opened.current.set(e.id, e);
+    schedule();
+  });
+  useUiEvent('session:closed', (e) => {
+    closed.current.set(e.id, e);
+    schedule();
+  });
+  useUiEvent('session:updated', (e) => {
+    if (!store.has(e.id) && !pending.current.some((r) => r.id === e.id)) return;
+    updated.current.add(e.id);
+    schedule();
+  });
+
+  const showNew = useCallback(() => {
+    const a = argsRef.current;
+    if (overflow.current > 0) {
+      a.reload();
+      a.scrollToTop();
+      return;
+    }
+    const rows = pending.current;
+    pending.current = [];
+    setNewCount(0);
+    a.scrollToTop();
+    markFresh(store.prepend(rows).map((r) => r.id));
+  }, [store, markFresh]);
+
+  return { newCount, showNew, freshIds };
+}
