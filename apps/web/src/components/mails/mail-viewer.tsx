@@ -31,12 +31,12 @@ function List({ items }: { items: readonly string[] }) {
   return <>{items.join(', ')}</>;
 }
 
-/** Said instead of dead buttons wherever the bytes would be needed. */
-function NotSaved({ admin, what }: { admin: boolean; what?: string }) {
+/** Said once in the header block instead of dead buttons: no bytes, so no body and no downloads. */
+function NotSaved({ admin }: { admin: boolean }) {
   return (
     <div className="alert warn" data-testid="mail-not-saved">
       <strong>Mail bytes not saved.</strong> Save Mail was off when this mail was captured, so only its summary was kept (envelope, addresses,
-      subject, size, SHA-256, attachment names){what !== undefined ? `: ${what} cannot be shown` : ''}.{' '}
+      subject, size, SHA-256, attachment names): no body, headers or downloads.{' '}
       {admin ? (
         <>
           To keep the next mails, turn on <Link href="/settings?tab=mail">Save Mail in Settings</Link>.
@@ -44,6 +44,16 @@ function NotSaved({ admin, what }: { admin: boolean; what?: string }) {
       ) : (
         <>An admin can turn on Save Mail in Settings to keep the next mails.</>
       )}
+    </div>
+  );
+}
+
+/** What a tab says when the bytes it would show were not kept. */
+function NotSavedTab({ what }: { what: string }) {
+  return (
+    <div className="empty" data-testid="mail-tab-not-saved">
+      <strong>Not saved</strong>
+      {what} was not kept: Save Mail was off when this mail was captured.
     </div>
   );
 }
@@ -276,7 +286,7 @@ export function MailViewer({ id }: { id: string }) {
 function TabPanel({ tab, data, admin, onTab }: { tab: Tab; data: MailDetail; admin: boolean; onTab: (t: Tab) => void }) {
   const { mail, body } = data;
   if (tab === 'raw') {
-    if (!mail.hasRaw) return <NotSaved admin={admin} what="the raw mail" />;
+    if (!mail.hasRaw) return <NotSavedTab what="The raw mail" />;
     if (!admin) {
       return (
         <div className="alert info" data-testid="raw-forbidden">
@@ -287,7 +297,7 @@ function TabPanel({ tab, data, admin, onTab }: { tab: Tab; data: MailDetail; adm
     }
     return <RawView id={mail.id} size={mail.size} />;
   }
-  if (body === null) return <NotSaved admin={admin} what={tab === 'headers' ? 'the header fields' : `the ${tab === 'html' ? 'HTML' : 'text'} body`} />;
+  if (body === null) return <NotSavedTab what={tab === 'headers' ? 'The header list' : `The ${tab === 'html' ? 'HTML' : 'text'} body`} />;
   const truncatedNote = body.truncated && (
     <div className="alert warn" style={{ marginBottom: 8 }}>
       The body is longer than 512 KiB and is cut here{admin ? '; download the .eml for all of it' : ''}.
