@@ -10,6 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { writePcap } from '@mailscope/protocols/pcap-writer';
+import { maskCredentialLine } from '../src/services/data-flow.ts';
 import type { TestApi } from './ingest-harness.ts';
 import { signIn, startApi, testServers } from './ingest-harness.ts';
 import { T0, tcpFrame } from './helpers.ts';
@@ -170,6 +171,60 @@ for (const server of await testServers()) {
       for (const x of details) {
         for (const e of x.timeline) if (e.kind === 'data') assert.ok(x.mails.some((m) => m.index === e.mail), `session ${x.session.id}: data entry ${e.seq} names a mail`);
       }
+    });
+
+    test('the data flow and the packet list mask the credentials the client sent (AUTH LOGIN, AUTH PLAIN, USER/PASS)', async () => {
+      const api = await startApi(server);
+      const cookie = await signIn(api.db, 'admin');
+      const viewer = await signIn(api.db, 'viewer');
+      const cases = [
+        { capture: 'zeek_smtp.pcap', mechanism: 'LOGIN', masked: ['AUTH LOGIN\r\n', '****\r\n'] },
+        { capture: 'ark_smtp-data-250.pcap', mechanism: 'PLAIN', masked: ['AUTH PLAIN ****\r\n'] },
+        { capture: 'sv_pop3-02-bug-7709.pcap', mechanism: 'USER', masked: ['PASS ****\r\n'] },
+      ];
+      for (const c of cases) {
+        const captureId = await upload(api, cookie, c.capture, await readFile(join(CORPUS, 'pcaps', c.capture)));
+        const d = (await detailsOf(api, cookie, captureId)).find((x) => x.timeline.some((e) => e.kind === 'auth' && e.auth?.mechanism === c.mechanism));
+        assert.ok(d !== undefined, `${c.capture}: a session with ${c.mechanism}`);
+        const auth = d.timeline.find((e) => e.kind === 'auth' && e.auth?.password === '****')!;
+        const reveal = await api.app.inject({ method: 'POST', url: `/api/sessions/${d.session.id}/timeline/${auth.seq}/reveal`, headers: { cookie } });
+        assert.equal(reveal.statusCode, 200, reveal.body);
+        const { password, user } = reveal.json() as { password: string; user: string };
+        assert.ok(password.length >= 4, `${c.capture}: a real password to look for`);
+        // The secret as it was on the wire: plain (PASS), or inside Base64 (LOGIN: alone; PLAIN: with the user).
+        const secrets = [password, Buffer.from(password).toString('base64'), Buffer.from(`\0${user}\0${password}`).toString('base64').slice(0, 12)];
+
+        const flow = await api.app.inject({ method: 'GET', url: `/api/sessions/${d.session.id}/flow`, headers: { cookie: viewer } });
+        assert.equal(flow.statusCode, 200, flow.body);
+        const chunks = (flow.json() as { chunks: { dir: string; text: string }[] }).chunks;
+        const client = chunks.filter((x) => x.dir === 'client').map((x) => x.text).join('');
+        for (const s of secrets) assert.ok(!flow.body.includes(s), `${c.capture}: the flow does not carry ${JSON.stringify(s)}`);
+        for (const m of c.masked) assert.ok(client.includes(m), `${c.capture}: the flow reads ${JSON.stringify(m)}`);
+        assert.ok(client.includes(c.mechanism === 'USER' ? `USER ${user}` : 'MAIL FROM'), `${c.capture}: the other commands are kept`);
+
+        const packets = await api.app.inject({ method: 'GET', url: `/api/sessions/${d.session.id}/packets?limit=500`, headers: { cookie: viewer } });
+        assert.equal(packets.statusCode, 200, packets.body);
+        for (const s of secrets) assert.ok(!packets.body.includes(s), `${c.capture}: no packet info carries ${JSON.stringify(s)}`);
+        const infos = (packets.json() as { packets: { info: string }[] }).packets.map((p) => p.info);
+        assert.ok(infos.some((i) => i.endsWith('****')), `${c.capture}: the credential's packet says it was masked`);
+      }
+    });
+
+    test('maskCredentialLine keeps commands and masks arguments that are secrets and SASL responses', () => {
+      const table: [string, string][] = [
+        ['PASS hunter2', 'PASS ****'],
+        ['pass  two words', 'pass  ****'],
+        ['AUTH PLAIN AGFsaWNlAHNlY3JldA==', 'AUTH PLAIN ****'],
+        ['AUTH LOGIN', 'AUTH LOGIN'],
+        ['APOP mrose c4c9334bac560ecc979e58001b3e22fb', 'APOP mrose ****'],
+        ['dXNlcgBzZWNyZXQ=', '****'],
+        ['*', '*'],
+        ['', ''],
+        ['USER alice', 'USER alice'],
+        ['MAIL FROM:<a@example.org>', 'MAIL FROM:<a@example.org>'],
+        ['QUITxyz', '****'],
+      ];
+      for (const [line, masked] of table) assert.equal(maskCredentialLine(line), masked, line);
     });
   });
 }

@@ -134,6 +134,20 @@ export interface TimelineItem {
   retransmission?: { originalFrame: number | null; entrySeq: number | null } | null;
 }
 
+/**
+ * Frames that carried a credential in the session: those of its `auth` entries (the commands and
+ * SASL responses of each attempt) and of the commands whose argument is one (PASS, AUTH, APOP, a
+ * POP3 SASL line), failed attempts included. The flow and packet routes mask what they carry.
+ */
+export async function credentialFrames(db: Database, sessionId: bigint): Promise<Set<number>> {
+  const res = await db.pool.query<{ frames: number[] }>(
+    `SELECT "frames" FROM "TimelineEntry"
+      WHERE "sessionId" = $1 AND ("kind" = 'auth' OR ("kind" = 'command' AND "verb" IN ('PASS', 'AUTH', 'APOP', 'SASL')))`,
+    [String(sessionId)],
+  );
+  return new Set(res.rows.flatMap((r) => r.frames));
+}
+
 /** A session's mail as its page lists it (no bytes: only whether they were saved). */
 export interface SessionMail {
   id: string;

@@ -9,9 +9,9 @@ import { Type } from 'typebox';
 import { currentUser } from '../auth/auth-hooks.ts';
 import { notFound } from '../http-errors.ts';
 import { sessionFrames, sessionPackets } from '../repositories/packets-repository.ts';
-import { getSession, getTimeline, linkTimeline, listSessions, sessionMails } from '../repositories/sessions-repository.ts';
+import { credentialFrames, getSession, getTimeline, linkTimeline, listSessions, sessionMails } from '../repositories/sessions-repository.ts';
 import { audit } from '../services/audit.ts';
-import { rebuildDataFlow } from '../services/data-flow.ts';
+import { maskFlowCredentials, maskPacketInfo, rebuildDataFlow } from '../services/data-flow.ts';
 import type { FlowFrame } from '../services/data-flow.ts';
 import { BigIdParam, Cursor, Limit, TimeBound, commonErrors } from '../schemas.ts';
 import { PacketRowSchema } from './packets.ts';
@@ -155,14 +155,18 @@ export const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
     preHandler: app.authenticate,
     schema: {
       tags: ['sessions'],
-      summary: 'The session\'s packets in frame order, paged',
+      summary: 'The session\'s packets in frame order, paged; the info of a frame that carried a credential is masked',
       params: Id,
       querystring: Type.Object({ limit: Type.Optional(Limit), cursor: Type.Optional(Cursor) }),
       response: { 200: Type.Object({ packets: Type.Array(PacketRowSchema), next: Nullable(Type.String()) }), ...commonErrors },
     },
   }, async (request) => {
     await requireSession(request.params.id);
-    return sessionPackets(db, BigInt(request.params.id), request.query.limit ?? 50, request.query.cursor);
+    const id = BigInt(request.params.id);
+    const page = await sessionPackets(db, id, request.query.limit ?? 50, request.query.cursor);
+    const secret = await credentialFrames(db, id);
+    // The info line of a frame that carried a credential would show it ("C: PASS ...").
+    return { ...page, packets: page.packets.map((p) => (p.dir === 'client' && secret.has(p.frameNo) ? { ...p, info: maskPacketInfo(p.info) } : p)) };
   });
 
   app.get('/sessions/:id/flow', {
@@ -170,7 +174,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags: ['sessions'],
       summary: 'The reassembled data flow, rebuilt from the stored frames: text chunks per direction with their frames',
-      description: `At most ${MAX_FLOW_BYTES} bytes per direction; \`truncated\` says when more was left out.`,
+      description: `At most ${MAX_FLOW_BYTES} bytes per direction; \`truncated\` says when more was left out. Credentials the client sent (PASS, AUTH initial responses, SASL lines) read \`****\`.`,
       params: Id,
       response: {
         200: Type.Object({
@@ -192,7 +196,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const session = await requireSession(request.params.id);
     const frames: FlowFrame[] = [];
     for await (const f of sessionFrames(db, BigInt(session.id))) frames.push(f);
-    return rebuildDataFlow(frames, session.server.port, MAX_FLOW_BYTES);
+    return maskFlowCredentials(rebuildDataFlow(frames, session.server.port, MAX_FLOW_BYTES), await credentialFrames(db, BigInt(session.id)));
   });
 
   app.get('/sessions/:id/pcap', {

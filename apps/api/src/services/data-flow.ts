@@ -7,6 +7,7 @@
 import { decodeFrame } from '@mailscope/protocols/packet-decoder';
 import { TcpReassembler } from '@mailscope/protocols/tcp-reassembler';
 import type { Direction } from '@mailscope/protocols';
+import { POP3_COMMANDS, SMTP_COMMANDS } from '@mailscope/shared/protocol-reference';
 
 export interface FlowFrame {
   readonly frameNo: number;
@@ -117,4 +118,51 @@ export function rebuildDataFlow(frames: Iterable<FlowFrame>, serverPort: number,
   reassembler.end(lastTs);
   flush();
   return { chunks, bytes: total, truncated };
+}
+
+// ------------------------------------------------------------------ credentials
+
+/** What a masked credential reads as (as in the timeline: sessions-repository's MASK). */
+const MASK = '****';
+/** A command whose argument is a secret: PASS x, AUTH MECH initial-response, APOP user digest. */
+const SECRET_ARGUMENT = /^(PASS|AUTH[ \t]+\S+|APOP[ \t]+\S+)([ \t]+)\S.*$/i;
+const COMMAND_VERBS: ReadonlySet<string> = new Set([...Object.keys(SMTP_COMMANDS), ...Object.keys(POP3_COMMANDS)]);
+
+/**
+ * One client line of a frame that carried a credential, masked: the argument of PASS, of an AUTH
+ * with an initial response and of APOP; a line that is not a command at all is a SASL response
+ * (Base64 of a user and password, a token, an NTLM or CRAM proof) and is masked whole. Other
+ * commands (USER, AUTH LOGIN, a pipelined MAIL) and the SASL cancel `*` are kept.
+ */
+export function maskCredentialLine(line: string): string {
+  const secret = SECRET_ARGUMENT.exec(line);
+  if (secret !== null) return `${secret[1]}${secret[2]}${MASK}`;
+  const trimmed = line.trim();
+  if (trimmed === '' || trimmed === '*') return line;
+  const verb = /^([A-Za-z]+)(?:[ \t]|$)/.exec(line)?.[1]?.toUpperCase();
+  return verb !== undefined && COMMAND_VERBS.has(verb) ? line : MASK;
+}
+
+/** `text` (lines ending CRLF or LF) with every line masked by `maskCredentialLine`. */
+export function maskCredentialText(text: string): string {
+  return text.split(/(\r?\n)/).map((part, i) => (i % 2 === 1 ? part : maskCredentialLine(part))).join('');
+}
+
+/** A packet's info (`C: PASS secret`, `[retransmission] C: dXNlcj...`) with its client line masked. */
+export function maskPacketInfo(info: string): string {
+  const m = /^((?:\[[^\]]*\] )?C: )(.*)$/.exec(info);
+  return m === null ? info : `${m[1]}${maskCredentialLine(m[2]!)}`;
+}
+
+/**
+ * The flow with the client's credentials masked: chunks carried by `secretFrames` (the frames of
+ * the session's credentials) go through `maskCredentialText`; mail bodies and the server's side
+ * are never touched.
+ */
+export function maskFlowCredentials(flow: DataFlow, secretFrames: ReadonlySet<number>): DataFlow {
+  if (secretFrames.size === 0) return flow;
+  return {
+    ...flow,
+    chunks: flow.chunks.map((c) => (c.dir === 'client' && c.gap === undefined && c.frames.some((f) => secretFrames.has(f)) ? { ...c, text: maskCredentialText(c.text) } : c)),
+  };
 }
