@@ -252,8 +252,12 @@ export function AgentsPanel() {
                       <span className="muted">–</span>
                     ) : (
                       <>
-                        {a.interfaces.slice(0, 4).map((i) => (typeof i.name === 'string' ? i.name : '?')).join(', ')}
-                        {a.interfaces.length > 4 && <span className="muted"> +{a.interfaces.length - 4}</span>}
+                        {a.interfaces.slice(0, 3).map((i, n) => (
+                          <div key={n} className="small">
+                            {interfaceText(i)}
+                          </div>
+                        ))}
+                        {a.interfaces.length > 3 && <div className="muted small">+{a.interfaces.length - 3} more</div>}
                       </>
                     )}
                   </td>
