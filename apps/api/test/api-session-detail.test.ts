@@ -20,7 +20,7 @@ const CORPUS = '/work/shared/corpus';
 interface Entry {
   seq: number; dir: string; kind: string; verb: string; arg: string; frames: number[];
   mail?: number | null; retransmission?: { originalFrame: number | null; entrySeq: number | null } | null;
-  auth: { user: string | null; password: string | null } | null;
+  auth: { mechanism: string | null; user: string | null; password: string | null } | null;
 }
 interface Detail {
   session: { id: string; retransmissions: number };
