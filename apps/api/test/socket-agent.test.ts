@@ -285,6 +285,41 @@ for (const server of await testServers()) {
       await assert.rejects(control.stop(captureId), AgentNotConnectedError);
     });
 
+    test('POST /api/captures and /stop: an agent\'s refusal reaches the user as a 502 with its words; the capture is failed', async () => {
+      const api = await startApi(server);
+      const { id, token } = await createAgent(api.db, 'probe-7');
+      const agent = await connectAgent(api, token);
+      assert.equal((await hello(agent)).ok, true);
+      const admin = await signIn(api.db, 'admin');
+      agent.on('capture:start', (payload, ack: (r: CommandAck) => void) => {
+        ack(payload.filter.includes('bogus') ? { ok: false, error: `the capture filter '${payload.filter}' does not compile: syntax error` } : { ok: true });
+      });
+      agent.on('capture:stop', (_payload, ack: (r: CommandAck) => void) => ack({ ok: false, error: 'device went away' }));
+      const post = (path: string, body?: unknown) =>
+        fetch(`${api.base}/api${path}`, {
+          method: 'POST',
+          headers: { cookie: admin, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        });
+
+      const refused = await post('/captures', { agentId: id, interface: 'eth0', filter: 'bogus and (' });
+      assert.equal(refused.status, 502);
+      const body = (await refused.json()) as { message: string; statusCode: number };
+      assert.equal(body.statusCode, 502);
+      assert.match(body.message, /^agent 'probe-7' could not start the capture: .*the capture filter '.*bogus and \('.* does not compile: syntax error$/);
+      const failed = await api.db.prisma.capture.findFirstOrThrow({ where: { agentId: id } });
+      assert.equal(failed.status, 'failed');
+      assert.match(failed.error ?? '', /does not compile: syntax error/);
+
+      const started = await post('/captures', { agentId: id, interface: 'eth0', filter: '' });
+      assert.equal(started.status, 201);
+      const { id: captureId } = (await started.json()) as { id: string };
+      const stop = await post(`/captures/${captureId}/stop`);
+      assert.equal(stop.status, 502);
+      assert.match(((await stop.json()) as { message: string }).message, /^the agent could not stop the capture: .*device went away$/);
+      agent.disconnect();
+    });
+
     test('a hello listing the running captures stops the others (the agent restarted); without the list nothing changes', async () => {
       const api = await startApi(server);
       const { id, token } = await createAgent(api.db, 'probe-1');

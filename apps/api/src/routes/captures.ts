@@ -1,8 +1,9 @@
 /** Captures: list and one (signed in), start / stop a live capture on an agent (admin). */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import { currentUser } from '../auth/auth-hooks.ts';
-import { HttpError, conflict, notFound } from '../http-errors.ts';
+import { conflict, notFound } from '../http-errors.ts';
 import { audit } from '../services/audit.ts';
 import { ErrorResponse, Limit, UuidParam, commonErrors } from '../schemas.ts';
 
@@ -47,6 +48,15 @@ function present(c: Row) {
     drops: Number(c.drops),
     bytes: Number(c.bytes),
   };
+}
+
+/**
+ * 502 with the agent's reason. Not thrown: the error handler answers every 5xx with 'internal
+ * error' (an API fault must not leak), but this is the agent refusing the user's request, which
+ * the user can fix.
+ */
+function agentFailed(reply: FastifyReply, message: string) {
+  return reply.status(502).send({ statusCode: 502, error: 'Bad Gateway', message });
 }
 
 export const captureRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -108,8 +118,9 @@ export const captureRoutes: FastifyPluginAsyncTypebox = async (app) => {
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
       await db.prisma.capture.update({ where: { id: capture.id }, data: { status: 'failed', error: message, stoppedAt: new Date() } });
-      // The agent's words (e.g. a BPF syntax error) are what the user needs to fix the request.
-      throw new HttpError(502, `agent '${agent.name}' could not start the capture: ${message}`);
+      // The agent's words (a BPF syntax error, no permission, no such interface) are what the user
+      // needs to fix the request: sent here, since the error handler hides every 5xx message.
+      return agentFailed(reply, `agent '${agent.name}' could not start the capture: ${message}`);
     }
     await audit(db, currentUser(request).id, 'capture.start', `capture:${capture.id}`, { agent: agent.name, interface: iface, filter });
     app.events.emit('capture-changed', { id: capture.id, status: 'running', agentId });
@@ -124,7 +135,7 @@ export const captureRoutes: FastifyPluginAsyncTypebox = async (app) => {
       params: Type.Object({ id: UuidParam }),
       response: { 200: CaptureRow, ...commonErrors, 409: ErrorResponse, 502: ErrorResponse },
     },
-  }, async (request) => {
+  }, async (request, reply) => {
     const capture = await db.prisma.capture.findUnique({ where: { id: request.params.id }, select });
     if (capture === null) throw notFound('no such capture');
     if (capture.source !== 'live' || capture.status !== 'running') throw conflict(`capture is ${capture.status}, not a running live capture`);
@@ -133,7 +144,7 @@ export const captureRoutes: FastifyPluginAsyncTypebox = async (app) => {
       try {
         await app.agentControl.stop(capture.id);
       } catch (e) {
-        throw new HttpError(502, `the agent could not stop the capture: ${e instanceof Error ? e.message : String(e)}`);
+        return agentFailed(reply, `the agent could not stop the capture: ${e instanceof Error ? e.message : String(e)}`);
       }
     } else {
       // The agent is gone, so nothing is capturing; record that instead of refusing forever.
