@@ -23,5 +23,5 @@ test('a wrong password is refused with a message, the right one opens the Overvi
   await expect(page.getByTestId('current-user')).toContainText(admin.username);
   // The Overview: its capture card (or the hint that no agent is connected).
   await expect(page.getByTestId('capture-state').or(page.getByTestId('no-agent')).first()).toBeVisible();
-  await expect(page.getByRole('link', { name: 'Settings' })).toBeVisible();
+  await expect(page.getByRole('navigation').getByRole('link', { name: 'Settings', exact: true })).toBeVisible();
 });

@@ -47,7 +47,7 @@ test('SMTP on lo: live row, dialogue, masked AUTH, .eml byte for byte', async ({
   expect(capture.filter).toBe(`tcp port ${s.smtpPort}`);
 
   // The Sessions page, reached through the nav (client-side), then left alone while the mail goes out.
-  await page.getByRole('link', { name: 'Sessions', exact: true }).click();
+  await page.getByRole('navigation').getByRole('link', { name: 'Sessions', exact: true }).click();
   await expect(page).toHaveURL(/\/sessions/);
   await expect(page.getByTestId('session-row').first().or(page.getByTestId('sessions-empty'))).toBeVisible();
   const before = new Set(await page.getByTestId('session-row').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-session-id'))));
@@ -107,7 +107,7 @@ test('SMTP on lo: live row, dialogue, masked AUTH, .eml byte for byte', async ({
   expect(eml.equals(sent), 'the .eml is byte for byte what the SMTP server received').toBe(true);
 
   // Stop from the Overview.
-  await page.getByRole('link', { name: 'Overview', exact: true }).click();
+  await page.getByRole('navigation').getByRole('link', { name: 'Overview', exact: true }).click();
   await page.getByTestId('capture-stop').first().click();
   await expect(page.getByTestId('capture-state')).toContainText(/stopped|idle|not running/i, { timeout: 20_000 });
   await until('the capture stopped in the API', async () => {
