@@ -11,7 +11,7 @@ import { notFound } from '../http-errors.ts';
 import { sessionFrames, sessionPackets } from '../repositories/packets-repository.ts';
 import { credentialFrames, getSession, getTimeline, linkTimeline, listSessions, sessionMails } from '../repositories/sessions-repository.ts';
 import { audit } from '../services/audit.ts';
-import { maskFlowCredentials, maskPacketInfo, rebuildDataFlow } from '../services/data-flow.ts';
+import { maskFlowCredentials, rebuildDataFlow } from '../services/data-flow.ts';
 import type { FlowFrame } from '../services/data-flow.ts';
 import { BigIdParam, Cursor, Limit, TimeBound, commonErrors } from '../schemas.ts';
 import { PacketRowSchema } from './packets.ts';
@@ -162,11 +162,8 @@ export const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
   }, async (request) => {
     await requireSession(request.params.id);
-    const id = BigInt(request.params.id);
-    const page = await sessionPackets(db, id, request.query.limit ?? 50, request.query.cursor);
-    const secret = await credentialFrames(db, id);
-    // The info line of a frame that carried a credential would show it ("C: PASS ...").
-    return { ...page, packets: page.packets.map((p) => (p.dir === 'client' && secret.has(p.frameNo) ? { ...p, info: maskPacketInfo(p.info) } : p)) };
+    // sessionPackets masks the info of the frames that carried credentials.
+    return sessionPackets(db, BigInt(request.params.id), request.query.limit ?? 50, request.query.cursor);
   });
 
   app.get('/sessions/:id/flow', {

@@ -148,12 +148,6 @@ export function maskCredentialText(text: string): string {
   return text.split(/(\r?\n)/).map((part, i) => (i % 2 === 1 ? part : maskCredentialLine(part))).join('');
 }
 
-/** A packet's info (`C: PASS secret`, `[retransmission] C: dXNlcj...`) with its client line masked. */
-export function maskPacketInfo(info: string): string {
-  const m = /^((?:\[[^\]]*\] )?C: )(.*)$/.exec(info);
-  return m === null ? info : `${m[1]}${maskCredentialLine(m[2]!)}`;
-}
-
 /**
  * The flow with the client's credentials masked: chunks carried by `secretFrames` (the frames of
  * the session's credentials) go through `maskCredentialText`; mail bodies and the server's side
