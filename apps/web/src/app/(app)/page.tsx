@@ -4,7 +4,7 @@
  * time range, and the newest sessions as they arrive.
  */
 import { Suspense } from 'react';
-import { AdminCaptureControl, ViewerCaptureState, focusCapture } from '@/components/overview/capture-control';
+import { AdminCaptureControl, ViewerCaptureState } from '@/components/overview/capture-control';
 import { LiveCounters } from '@/components/overview/live-counters';
 import { RecentSessions } from '@/components/overview/recent-sessions';
 import { StatsPanel } from '@/components/overview/stats-panel';
@@ -18,7 +18,7 @@ export default function OverviewPage() {
   return (
     <div className={styles.page}>
       {admin ? <AdminCaptureControl live={live} /> : <ViewerCaptureState live={live} />}
-      <LiveCounters capture={focusCapture(live.captures)} loaded={live.captures !== null || live.error !== null} />
+      <LiveCounters captures={live.captures} loaded={live.captures !== null || live.error !== null} />
       <div className={styles.main}>
         <Suspense fallback={<p className="muted">Loading charts…</p>}>
           <StatsPanel />

@@ -160,12 +160,14 @@ export function AdminCaptureControl({ live }: { live: LiveCaptures }) {
     );
   }
   if (!agents.some((a) => a.connected) && runningAny === undefined) {
+    const last = focusCapture(live.captures);
     return (
       <section className={`card ${styles.control}`}>
         <div className={styles.controlHead}>
           <h2>Capture</h2>
-          <CaptureState capture={focusCapture(live.captures)} pending={null} />
+          <CaptureState capture={last} pending={null} />
         </div>
+        {last?.status === 'failed' && last.error !== null ? <CaptureError message={last.error} failed /> : null}
         <NoAgent agents={agents} />
       </section>
     );

@@ -1,8 +1,8 @@
 'use client';
 /**
- * Packets, sessions, mails, drops. With a live capture: its counters, as the API's Capture row has
- * them (capture:status arrives every second while it runs). With none: the totals of every capture,
- * advanced by the `stats` ticks.
+ * Packets, sessions, mails, drops. While a live capture runs: its counters, as the API's Capture row
+ * has them (capture:status arrives every second while it runs). Otherwise: the totals of every
+ * capture (imports included), advanced by the `stats` ticks.
  */
 import { useEffect, useState } from 'react';
 import { api, errorMessage, qs } from '@/lib/api';
@@ -71,13 +71,14 @@ function Counter({ id, label, value, warn }: { id: string; label: string; value:
   );
 }
 
-export function LiveCounters({ capture, loaded }: { capture: CaptureRow | null; loaded: boolean }) {
+export function LiveCounters({ captures, loaded }: { captures: readonly CaptureRow[] | null; loaded: boolean }) {
+  const capture = captures?.find(isActive) ?? null;
   const useTotals = loaded && capture === null;
   const all = useAllTotals(useTotals);
   const t: Totals | null = capture ?? all.totals;
   const scope =
     capture !== null
-      ? `${isActive(capture) ? 'Running capture' : `Last capture (${capture.status})`}: ${capture.agentName ?? 'agent'} / ${capture.interface ?? '?'}`
+      ? `Running capture: ${capture.agentName ?? 'agent'} / ${capture.interface ?? '?'}`
       : `All ${all.captures} stored captures (imports included)`;
   return (
     <section className={styles.counters} aria-label="counters">

@@ -5,7 +5,7 @@
  * FLUSH_MS, so an import of thousands of sessions costs a few renders, not thousands.
  */
 import Link from 'next/link';
-import { useEffect, useRef, useState } from 'react';
+import { memo, useEffect, useRef, useState } from 'react';
 import type { UiSessionClosed, UiSessionOpened } from '@mailscope/shared/agent-protocol';
 import { api, errorMessage, qs } from '@/lib/api';
 import { endpoint, formatClock, formatTime } from '@/lib/format';
@@ -68,7 +68,8 @@ function apply(rows: readonly RecentSession[], events: readonly Pending[]): Rece
   return out.slice(0, ROWS);
 }
 
-export function RecentSessions() {
+/** Memoised: it follows its own events, not the page's capture status. */
+export const RecentSessions = memo(function RecentSessions() {
   const [rows, setRows] = useState<readonly RecentSession[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const queue = useRef<Pending[]>([]);
@@ -155,4 +156,4 @@ export function RecentSessions() {
       ) : null}
     </section>
   );
-}
+});

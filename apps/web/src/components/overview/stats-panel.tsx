@@ -6,7 +6,7 @@
  * ticks (at most every REFRESH_MS) and as the window slides.
  */
 import { usePathname, useRouter, useSearchParams } from 'next/navigation';
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { memo, useCallback, useEffect, useRef, useState } from 'react';
 import { CategoryBarChart, type CategoryDatum } from '@/components/charts/category-bar-chart';
 import { ChartCard } from '@/components/charts/chart-card';
 import { formatBucket, niceBucketUs, pivotSeries, type SeriesPoint } from '@/components/charts/chart-data';
@@ -96,8 +96,8 @@ function replyOrder(code: string): number {
   return { '+OK': 1000, '+': 1001, '-ERR': 1002 }[code] ?? 2000;
 }
 
-/** Height of the middle row (auth failures, reply codes): room for 24 reply codes side by side. */
-const MID_HEIGHT = 220;
+/** Height of the middle row (auth failures, reply codes) at least; more when many reply codes. */
+const MID_HEIGHT = 200;
 
 const REPLY_CLASSES = [
   { label: '2xx +OK', code: '250' },
@@ -121,7 +121,8 @@ function ReplyLegend() {
 
 const sum = (points: readonly SeriesPoint[]): number => points.reduce((n, p) => n + p.count, 0);
 
-export function StatsPanel() {
+/** Memoised: the page re-renders on every capture status (once a second), the charts need not. */
+export const StatsPanel = memo(function StatsPanel() {
   const params = useSearchParams();
   const router = useRouter();
   const pathname = usePathname();
@@ -232,6 +233,7 @@ export function StatsPanel() {
   const servers: CategoryDatum[] = (s?.topServers ?? []).map((x) => ({ label: endpoint(x.addr, x.port), value: x.sessions, color: '#8a3b12' }));
   const clients: CategoryDatum[] = (s?.topClients ?? []).map((x) => ({ label: x.addr, value: x.sessions, color: '#0b5cad' }));
   const authTotal = s === null ? 0 : sum(s.authFailures);
+  const midHeight = Math.max(MID_HEIGHT, replies.length * 15 + 30);
   const topHeight = Math.max(120, Math.max(servers.length, clients.length) * 20 + 30);
   const bytesTotal = s === null ? 0 : sum(s.bytes);
 
@@ -268,7 +270,7 @@ export function StatsPanel() {
           note={s === null ? undefined : `${authTotal.toLocaleString('en-US')} in range`}
           empty={emptyText ?? (authTotal === 0 ? 'No failed logins in this range.' : null)}
           loading={loading}
-          height={MID_HEIGHT}
+          height={midHeight}
         >
           {s === null ? null : <TimeBarChart rows={rows(s.authFailures, PROTOCOLS)} series={PROTOCOLS} bucketUs={s.bucketUs} />}
         </ChartCard>
@@ -278,7 +280,7 @@ export function StatsPanel() {
           note={<ReplyLegend />}
           empty={emptyText ?? (replies.length === 0 ? 'No server replies in this range.' : null)}
           loading={loading}
-          height={MID_HEIGHT}
+          height={midHeight}
         >
           <CategoryBarChart data={replies} horizontal valueLabel="replies" labelWidth={44} />
         </ChartCard>
@@ -291,4 +293,4 @@ export function StatsPanel() {
       </div>
     </section>
   );
-}
+});
