@@ -5,7 +5,7 @@
  * and the API keeps serving. The corpus is required: missing files fail the test.
  */
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { UiUploadProgress } from '@mailscope/shared';
@@ -111,6 +111,35 @@ for (const server of await testServers()) {
       assert.equal(await api.db.prisma.packet.count(), 0);
       const alive = await api.app.inject({ method: 'GET', url: `/api/uploads/${id}`, headers: { cookie } });
       assert.equal(alive.statusCode, 200);
+    });
+
+    // Once, on the embedded server: the bytes are the point, not the server (a minute per server).
+    if (server.name === 'embedded') test('every corpus capture is stored: hostile bytes (a NUL in a verb, a 100 KiB subject) lose nothing else', async () => {
+      // Each file must end 'done' with its packets stored; before, sv_smtp-errors.pcap failed in
+      // PostgreSQL (a NUL byte in a text column) and zeek_mime-header-size-limit.pcap was refused
+      // whole (a subject longer than the schema allows).
+      const api = await startApi(server);
+      const cookie = await signIn(api.db, 'admin');
+      const files = (await readdir(join(CORPUS, 'pcaps'))).filter((f) => /\.pcap(ng)?$/.test(f)).sort();
+      assert.ok(files.length >= 75, `the corpus has its 75 captures (found ${files.length})`);
+      const ids: string[] = [];
+      for (const capture of files) {
+        const res = await upload(api, cookie, capture, await readFile(join(CORPUS, 'pcaps', capture)));
+        assert.equal(res.statusCode, 202, `${capture}: ${res.body}`);
+        ids.push((res.json() as { id: string }).id);
+      }
+      const failed: string[] = [];
+      for (const [i, id] of ids.entries()) {
+        const done = await waitForUpload(api, cookie, id);
+        if (done.status !== 'done') failed.push(`${files[i]}: ${done.status} ${done.error ?? ''}`);
+        else assert.equal(done.packets, done.frames, `${files[i]}: every frame stored`);
+      }
+      assert.deepEqual(failed, []);
+      const nul = await api.db.prisma.timelineEntry.count({ where: { verb: { contains: '\u2400' } } });
+      assert.ok(nul > 0, 'the NUL of sv_smtp-errors.pcap is kept, shown as U+2400');
+      const long = await api.db.prisma.mail.findFirstOrThrow({ where: { subject: { startsWith: 'CVE-CANDIDATE x x' } }, select: { subject: true, sha256: true } });
+      assert.ok(long.subject !== null && long.subject.length <= 64 * 1024 && long.subject.endsWith('…'), 'the long subject is kept, cut at 64 KiB with an ellipsis');
+      assert.equal(long.sha256, 'bdd40eb28454f99bf2cb2bdcc34687fe1cc0f59b7cc9609d023d19b8d69884f8', 'the mail itself is whole');
     });
 
     test('uploads need an admin and respect the size limit', async () => {

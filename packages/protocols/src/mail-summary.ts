@@ -46,6 +46,26 @@ export interface SummarizeOptions {
   readonly sha256?: (bytes: Uint8Array) => string;
 }
 
+/**
+ * A summary is for lists and charts, not for keeping a hostile mail's 100 KiB Subject: decoded
+ * header values are cut at these sizes with an ellipsis (the raw mail keeps every byte). They are
+ * the agent protocol's limits (packages/shared AGENT_PROTOCOL_LIMITS maxHeaderChars, maxListItems,
+ * maxAttachments; Date and Content-Type 1024), so a summary always fits a batch.
+ */
+export const MAX_SUMMARY_HEADER_CHARS = 64 * 1024;
+export const MAX_SUMMARY_SHORT_CHARS = 1024;
+export const MAX_SUMMARY_LIST_ITEMS = 10_000;
+export const MAX_SUMMARY_ATTACHMENTS = 1_000;
+
+/** `s` cut to at most `max` UTF-16 units, the last one an ellipsis, never splitting a surrogate pair. */
+export function clip(s: string, max = MAX_SUMMARY_HEADER_CHARS): string {
+  if (s.length <= max) return s;
+  let end = max - 1;
+  const c = s.charCodeAt(end - 1);
+  if (c >= 0xd800 && c <= 0xdbff) end--;
+  return `${s.slice(0, end)}\u2026`;
+}
+
 export async function summarizeMail(raw: Uint8Array, options: SummarizeOptions = {}): Promise<MailSummary> {
   const hash = options.sha256 ?? sha256Hex;
   try {
@@ -62,13 +82,13 @@ export async function summarizeMail(raw: Uint8Array, options: SummarizeOptions =
 function toSummary(email: Email, encodings: ReadonlyMap<Attachment, string>, crlf: boolean, hash: (bytes: Uint8Array) => string): MailSummary {
   const from = email.from === undefined ? [] : formatAddresses([email.from]);
   return {
-    ...(email.subject !== undefined ? { subject: email.subject } : {}),
-    ...(from[0] !== undefined ? { from: from.join(', ') } : {}),
-    to: formatAddresses(email.to ?? []),
-    cc: formatAddresses(email.cc ?? []),
-    ...(email.date !== undefined && email.date !== '' ? { date: email.date } : {}),
-    ...(email.messageId !== undefined && email.messageId !== '' ? { messageId: email.messageId } : {}),
-    attachments: email.attachments.map((a) => toAttachment(a, encodings.get(a), crlf, hash)),
+    ...(email.subject !== undefined ? { subject: clip(email.subject) } : {}),
+    ...(from[0] !== undefined ? { from: clip(from.join(', ')) } : {}),
+    to: formatAddresses(email.to ?? []).slice(0, MAX_SUMMARY_LIST_ITEMS).map((a) => clip(a)),
+    cc: formatAddresses(email.cc ?? []).slice(0, MAX_SUMMARY_LIST_ITEMS).map((a) => clip(a)),
+    ...(email.date !== undefined && email.date !== '' ? { date: clip(email.date, MAX_SUMMARY_SHORT_CHARS) } : {}),
+    ...(email.messageId !== undefined && email.messageId !== '' ? { messageId: clip(email.messageId) } : {}),
+    attachments: email.attachments.slice(0, MAX_SUMMARY_ATTACHMENTS).map((a) => toAttachment(a, encodings.get(a), crlf, hash)),
   };
 }
 
@@ -80,11 +100,11 @@ function toAttachment(a: Attachment, transferEncoding: string | undefined, crlf:
     if (crlf && IDENTITY_ENCODINGS.has(transferEncoding)) content = lfToCrlf(content);
   }
   return {
-    ...(a.filename !== null && a.filename !== '' ? { filename: a.filename } : {}),
-    contentType: a.mimeType,
+    ...(a.filename !== null && a.filename !== '' ? { filename: clip(a.filename) } : {}),
+    contentType: clip(a.mimeType, MAX_SUMMARY_SHORT_CHARS),
     size: content.length,
     sha256: hash(content),
-    ...(a.disposition !== null ? { disposition: a.disposition } : {}),
+    ...(a.disposition !== null ? { disposition: clip(a.disposition, 256) } : {}),
   };
 }
 

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { mailHeaderAnomalies, sha256Hex, summarizeMail } from '../src/mail-summary.ts';
+import { MAX_SUMMARY_HEADER_CHARS, MAX_SUMMARY_LIST_ITEMS, clip, mailHeaderAnomalies, sha256Hex, summarizeMail } from '../src/mail-summary.ts';
 import type { MailSummary } from '../src/events.ts';
 
 const EXPECTED = join(dirname(fileURLToPath(import.meta.url)), '../../../../shared/corpus/expected');
@@ -264,4 +264,22 @@ test('mailHeaderAnomalies: the corpus mails of happy-path captures have none', (
     for (const raw of mailsOf(capture)) assert.deepEqual(mailHeaderAnomalies(raw), [], capture);
   }
   assert.deepEqual(mailHeaderAnomalies(new Uint8Array(0)), []);
+});
+
+test('hostile header sizes are cut to what a batch may carry; the mail itself is not touched', async () => {
+  const subject = 'x'.repeat(100_000);
+  const to = Array.from({ length: 10_050 }, (_, i) => `r${i}@example.org`).join(', ');
+  const raw = new TextEncoder().encode(`Subject: ${subject}\r\nFrom: a@example.org\r\nTo: ${to}\r\n\r\nbody\r\n`);
+  const s = await summarizeMail(raw);
+  assert.equal(s.subject?.length, MAX_SUMMARY_HEADER_CHARS);
+  assert.ok(s.subject?.endsWith('\u2026'));
+  assert.equal(s.to.length, MAX_SUMMARY_LIST_ITEMS, 'recipients past the list limit are left out');
+  assert.equal(s.from, 'a@example.org');
+});
+
+test('clip never splits a surrogate pair', () => {
+  const s = `${'a'.repeat(8)}\u{1F600}${'b'.repeat(8)}`; // the emoji at UTF-16 units 8-9
+  assert.equal(clip(s, 10), `${'a'.repeat(8)}\u2026`);
+  assert.equal(clip(s, 11), `${'a'.repeat(8)}\u{1F600}\u2026`);
+  assert.equal(clip('short', 10), 'short');
 });

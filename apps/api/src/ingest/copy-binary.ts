@@ -10,6 +10,7 @@
  * reads text); arrays carry their element type's OID, which array_recv checks.
  */
 import type { BatchPacket, BatchTimelineEntry } from '@mailscope/shared';
+import { pgText } from './pg-text.ts';
 
 const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 const OID_INT4 = 23;
@@ -94,7 +95,8 @@ class CopyWriter {
     this.pos += 5;
   }
 
-  text(s: string): void {
+  text(raw: string): void {
+    const s = pgText(raw);
     this.ensure(4 + s.length * 3);
     const n = this.buf.write(s, this.pos + 4, 'utf8');
     this.buf.writeInt32BE(n, this.pos);

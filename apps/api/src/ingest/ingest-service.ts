@@ -31,6 +31,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { PACKET_COPY_COLUMNS, TIMELINE_COPY_COLUMNS, encodePackets, encodeTimeline } from './copy-binary.ts';
+import { pgTextDeep } from './pg-text.ts';
 import type { MailSettingsCache } from './settings-cache.ts';
 import type { UiBroadcaster } from './ui-broadcaster.ts';
 
@@ -82,7 +83,9 @@ export class IngestService {
     this.sessionIds.delete(captureId);
   }
 
-  private async store(captureId: string, batch: BatchPayload): Promise<StoredCounts> {
+  private async store(captureId: string, validated: BatchPayload): Promise<StoredCounts> {
+    // Packets and timeline entries go through COPY, whose encoder does the same per string.
+    const batch: BatchPayload = { ...validated, sessions: pgTextDeep(validated.sessions), mails: pgTextDeep(validated.mails) };
     const client = await this.opts.db.pool.connect();
     const known = new Map<number, bigint>();
     const opened: { row: SessionRow; event: BatchSessionOpened }[] = [];
