@@ -128,9 +128,9 @@ export function DataFlowView({ sessionId, session, version }: { sessionId: strin
   return (
     <div>
       <div className="toolbar" style={{ alignItems: 'center' }}>
-        <span className="tabs" style={{ marginBottom: 0, borderBottom: 'none' }} role="radiogroup" aria-label="direction">
+        <span className={styles.segmented} role="group" aria-label="direction">
           {(['both', 'client', 'server'] as const).map((f) => (
-            <button key={f} type="button" role="radio" aria-checked={filter === f} aria-selected={filter === f} data-testid={`flow-filter-${f}`} onClick={() => { setFilter(f); setPages(1); }}>
+            <button key={f} type="button" aria-pressed={filter === f} data-dir={f} data-testid={`flow-filter-${f}`} onClick={() => { setFilter(f); setPages(1); }}>
               {f === 'both' ? 'Both directions' : f === 'client' ? 'Client only' : 'Server only'}
             </button>
           ))}

@@ -157,7 +157,23 @@ export function SessionPackets({ session, packets, timeline, selection, selected
       {rows.length === 0 && !packets.loading && packets.error === null ? (
         <div className="empty"><strong>No packets stored</strong>This session has no packet rows (they may have been removed by retention).</div>
       ) : (
-        <div ref={parent} className={`vlist ${styles.packetList}`} data-testid="session-packets">
+        <div
+          ref={parent}
+          className={`vlist ${styles.packetList}`}
+          data-testid="session-packets"
+          tabIndex={0}
+          aria-label="packets; arrow keys move the selection"
+          onKeyDown={(ev) => {
+            if (ev.key !== 'ArrowDown' && ev.key !== 'ArrowUp') return;
+            ev.preventDefault();
+            const at = selection?.kind === 'packet' ? rows.findIndex((r) => r.frameNo === selection.frame) : -1;
+            const to = at < 0 ? 0 : Math.max(0, Math.min(rows.length - 1, at + (ev.key === 'ArrowDown' ? 1 : -1)));
+            const row = rows[to];
+            if (row === undefined) return;
+            onSelect({ kind: 'packet', frame: row.frameNo });
+            virtualizer.scrollToIndex(to);
+          }}
+        >
           <div className="vrow head" style={{ gridTemplateColumns: COLUMNS, height: ROW_HEIGHT }}>
             <span>No.</span><span>Time</span><span>Since start</span><span>Source</span><span>Destination</span><span>Protocol</span><span>Length</span><span>TCP flags</span><span>Info</span>
           </div>
