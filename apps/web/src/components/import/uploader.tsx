@@ -37,19 +37,22 @@ function hintFor(message: string): string | null {
   if (/larger than the upload limit|too large|413/i.test(message)) {
     return 'Import a larger file with the agent instead: npx mailscope-agent import FILE --api … --token … (no size limit).';
   }
+  if (/on its way to the API|connection was closed/.test(message)) {
+    return 'Try again. If a large file keeps failing, import it with the agent instead: npx mailscope-agent import FILE --api … --token … (no size limit).';
+  }
   if (/truncated|ended early|corrupt/i.test(message)) return 'The sessions read before the damage were kept; the rest of the file could not be read.';
   return null;
 }
 
-/** The API's message from an XHR error response, or the status line. */
+/** The API's message from an XHR error response; without one (a proxy's error page), what happened. */
 function xhrMessage(xhr: XMLHttpRequest): string {
   try {
     const body = JSON.parse(xhr.responseText) as { message?: unknown };
     if (typeof body.message === 'string') return body.message;
   } catch {
-    // not JSON
+    // not JSON: the answer did not come from the API
   }
-  return `${xhr.status} ${xhr.statusText}`.trim();
+  return `The upload failed on its way to the API (HTTP ${`${xhr.status} ${xhr.statusText}`.trim()}); nothing was stored.`;
 }
 
 export function Uploader({ onUploaded }: { onUploaded: (captureId: string) => void }) {
@@ -110,7 +113,7 @@ export function Uploader({ onUploaded }: { onUploaded: (captureId: string) => vo
     };
     xhr.onerror = () => {
       xhrRef.current = null;
-      setError('The upload did not reach the API: the connection was closed. If the file is very large it may be over the upload limit; otherwise check that the API is running.');
+      setError('The upload did not reach the API: the connection was closed. Check that the dashboard and the API are running.');
       setPhase('failed');
     };
     xhr.onabort = () => {
@@ -194,7 +197,10 @@ export function Uploader({ onUploaded }: { onUploaded: (captureId: string) => vo
           e.preventDefault();
           if (!busy) setDragging(true);
         }}
-        onDragLeave={() => setDragging(false)}
+        onDragLeave={(e) => {
+          // Leaving for a child (the input, the button) is not leaving the zone.
+          if (!e.currentTarget.contains(e.relatedTarget as Node | null)) setDragging(false);
+        }}
         onDrop={onDrop}
       >
         <p>
