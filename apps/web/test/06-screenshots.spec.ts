@@ -28,7 +28,7 @@ test.beforeAll(async () => {
 });
 
 async function shoot(page: Page, info: TestInfo, name: string): Promise<void> {
-  await page.waitForLoadState('networkidle').catch(() => undefined);
+  await page.waitForLoadState('networkidle', { timeout: 5_000 }).catch(() => undefined);
   // Nothing still loading, no error box.
   await expect(page.locator('.page-loading')).toHaveCount(0);
   await expect(page.locator('.alert.error')).toHaveCount(0);
