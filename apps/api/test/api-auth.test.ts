@@ -70,7 +70,7 @@ for (const server of testDatabases()) {
       assert.ok(Number(limited.headers['retry-after']) > 0);
     });
 
-    test('a viewer cannot change settings, download a mail or reveal a password; an admin can, and the reveal is audited', async () => {
+    test('a viewer cannot change settings, download a mail or a session\'s frames, or reveal a password; an admin can, and the reveal is audited', async () => {
       const db = await server.open();
       const app = await testApp(db);
       const viewer = await login(app, await createUser(db, 'viewer'));
@@ -92,6 +92,8 @@ for (const server of testDatabases()) {
       const checks = [
         { method: 'PUT' as const, url: '/api/settings', payload: settings },
         { method: 'GET' as const, url: `/api/mails/${mail.id}/raw` },
+        // The frames carry the mails and the passwords in clear: the same rule as the .eml.
+        { method: 'GET' as const, url: `/api/sessions/${session.id}/pcap` },
         { method: 'POST' as const, url: `/api/sessions/${session.id}/timeline/3/reveal` },
         { method: 'GET' as const, url: '/api/users' },
         { method: 'POST' as const, url: '/api/agents', payload: { name: 'edge-1' } },
@@ -104,7 +106,7 @@ for (const server of testDatabases()) {
       assert.equal(await db.prisma.auditLog.count({ where: { action: 'credential.reveal' } }), 0);
 
       const detail = await app.inject({ method: 'GET', url: `/api/sessions/${session.id}`, headers: { cookie: viewer } });
-      assert.equal(detail.statusCode, 200);
+      assert.equal(detail.statusCode, 200, detail.body);
       assert.equal(detail.json().timeline[0].auth.password, '****');
       assert.ok(!detail.body.includes('s3cret!'));
 

@@ -86,7 +86,7 @@ for (const server of testDatabases()) {
     test('.pcap export has the session\'s frames and parses back; the data flow is rebuilt from them', async () => {
       const db = await server.open();
       const app = await testApp(db);
-      const cookie = await login(app, await createUser(db, 'viewer'));
+      const cookie = await login(app, await createUser(db, 'admin'));
       const capture = await db.prisma.capture.create({ data: { source: 'upload', status: 'done' } });
       const session = await db.prisma.session.create({
         data: { captureId: capture.id, engineSessionId: 1, protocol: 'smtp', clientAddr: '192.0.2.1', clientPort: 40001, serverAddr: '198.51.100.1', serverPort: 25, startTs: BigInt(T0) },

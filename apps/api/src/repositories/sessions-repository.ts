@@ -175,7 +175,7 @@ export async function sessionMails(db: Database, sessionId: bigint): Promise<Ses
   const res = await db.pool.query<Omit<SessionMail, 'startTs'> & { startTs: string }>(
     `SELECT m."id"::text AS id, m."index", m."direction"::text AS direction, m."command", m."messageNumber", m."mailFrom", m."rcptTo",
             m."from", m."to", m."subject", m."date", m."startTs"::text AS "startTs", m."size", m."complete", m."finalReply",
-            (m."raw" IS NOT NULL) AS "hasRaw", m."frames",
+            (m."raw" IS NOT NULL) AS "hasRaw", COALESCE(m."frames", ARRAY[]::int[]) AS "frames",
             (SELECT count(*)::int FROM "Attachment" a WHERE a."mailId" = m."id") AS attachments
        FROM "Mail" m WHERE m."sessionId" = $1 ORDER BY m."index"`,
     [String(sessionId)],

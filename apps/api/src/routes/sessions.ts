@@ -197,10 +197,11 @@ export const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
   });
 
   app.get('/sessions/:id/pcap', {
-    preHandler: app.authenticate,
+    // Admin only, like a mail download: the frames hold the mails and the credentials in clear.
+    preHandler: app.requireAdmin,
     schema: {
       tags: ['sessions'],
-      summary: 'The session\'s frames as a .pcap file',
+      summary: 'The session\'s frames as a .pcap file (admin: they hold mails and credentials in clear)',
       params: Id,
       response: { 200: Type.Unsafe<Readable>({ type: 'string', format: 'binary', description: 'pcap (libpcap, µs)' }), ...commonErrors },
     },
