@@ -101,9 +101,15 @@ export function SessionHeader({ detail, capture, isAdmin, onOpenMails }: {
         <span className="muted">{closeReasonText(s.state === 'closed' ? s.closeReason : null)}</span>
         {s.encrypted && <span className="badge" title={tls?.arg ?? 'encrypted'}>{s.protocol === 'smtp' ? 'STARTTLS' : 'STLS'}: encrypted</span>}
         <span className="spacer" />
-        <a className="button" data-testid="download-pcap" href={`/api/sessions/${s.id}/pcap`} download={`session-${s.id}.pcap`}>
-          Download .pcap
-        </a>
+        {isAdmin ? (
+          <a className="button" data-testid="download-pcap" href={`/api/sessions/${s.id}/pcap`} download={`session-${s.id}.pcap`}>
+            Download .pcap
+          </a>
+        ) : (
+          <span className={styles.notSaved} data-testid="download-pcap" title="The frames carry the mails and the passwords in clear: downloading them is for admins">
+            .pcap for admins only
+          </span>
+        )}
       </div>
       <div className={styles.endpoints}>
         <span className={styles.clientEnd} title="client">{endpoint(s.client.addr, s.client.port)}</span>
