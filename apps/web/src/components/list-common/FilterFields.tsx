@@ -40,12 +40,14 @@ export function DebouncedField(props: DebouncedFieldProps) {
   const [error, setError] = useState<string | null>(null);
   const committed = useRef(value);
   const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  const partial = useRef(false);
 
   useEffect(() => {
     if (value === committed.current) return;
     // Changed from outside: show it, drop a pending commit of the old draft.
     committed.current = value;
     if (timer.current !== null) clearTimeout(timer.current);
+    partial.current = false;
     setDraft(toDraft(value));
     setError(null);
     // toDraft is a pure formatter passed inline.
@@ -59,6 +61,10 @@ export function DebouncedField(props: DebouncedFieldProps) {
   const commit = (text: string) => {
     if (timer.current !== null) clearTimeout(timer.current);
     timer.current = null;
+    if (partial.current) {
+      setError('incomplete: fill in every part');
+      return;
+    }
     const r = parse(text.trim());
     if (!r.ok) {
       setError(r.error);
@@ -86,6 +92,8 @@ export function DebouncedField(props: DebouncedFieldProps) {
         aria-describedby={shown !== null ? errorId : undefined}
         onChange={(e) => {
           const text = e.target.value;
+          // A date being typed reads as '' until every part is there: not a cleared filter.
+          partial.current = e.target.validity.badInput;
           setDraft(text);
           if (timer.current !== null) clearTimeout(timer.current);
           timer.current = setTimeout(() => commit(text), TYPING_DEBOUNCE_MS);

@@ -6,7 +6,7 @@
  * (`onEndReached`); the caller's list pages through the API.
  */
 import { useVirtualizer } from '@tanstack/react-virtual';
-import { useEffect, useRef, type CSSProperties, type KeyboardEvent, type ReactNode, type RefObject } from 'react';
+import { useCallback, useEffect, useRef, type CSSProperties, type KeyboardEvent, type ReactNode, type RefObject } from 'react';
 import styles from './list.module.css';
 
 /** Row height in px; the header has the same. */
@@ -15,6 +15,8 @@ export const ROW_HEIGHT = 28;
 const OVERSCAN = 12;
 /** Ask for the next page when the view comes this many rows from the end of what is loaded. */
 const END_THRESHOLD = 60;
+
+const estimateSize = (): number => ROW_HEIGHT;
 
 export interface VirtualTableControl {
   scrollToTop(): void;
@@ -26,7 +28,11 @@ export interface VirtualTableControl {
 
 export interface RowRenderProps {
   readonly index: number;
-  /** Position and size: spread onto the row element, with `className` and `data-index`. */
+  /**
+   * Position and size: put onto the row element, with `className` and `data-index`. The same
+   * object for the same position while the columns stay, so a memoised row that did not move
+   * is not rendered again while scrolling.
+   */
   readonly style: CSSProperties;
   readonly className: string;
   readonly 'data-index': number;
@@ -62,15 +68,37 @@ export function VirtualTable<T>(props: VirtualTableProps<T>) {
   const scrollRef = useRef<HTMLDivElement | null>(null);
   const atTop = useRef(true);
   const footer = hasMore || loading || error !== null;
+  // Both must keep their identity between renders: a new getItemKey makes the virtualizer
+  // recompute the position of every row (100,000 of them) on each scroll frame.
+  const rowKeyRef = useRef(props.rowKey);
+  useEffect(() => {
+    rowKeyRef.current = props.rowKey;
+  });
+  const getItemKey = useCallback((i: number) => {
+    const row = rows[i];
+    return row === undefined ? i : rowKeyRef.current(row);
+  }, [rows]);
   const virtualizer = useVirtualizer<HTMLDivElement, HTMLElement>({
     count: rows.length,
     getScrollElement: () => scrollRef.current,
-    estimateSize: () => ROW_HEIGHT,
+    estimateSize,
     overscan: OVERSCAN,
     scrollMargin: ROW_HEIGHT,
-    getItemKey: (i) => props.rowKey(rows[i]!),
+    getItemKey,
   });
   const items = virtualizer.getVirtualItems();
+  const cacheRef = useRef({ columns: props.columns, styles: new Map<number, CSSProperties>() });
+  if (cacheRef.current.columns !== props.columns) cacheRef.current = { columns: props.columns, styles: new Map() };
+  const styleCache = cacheRef.current.styles;
+  const styleAt = (start: number): CSSProperties => {
+    let st = styleCache.get(start);
+    if (st === undefined) {
+      if (styleCache.size > 5000) styleCache.clear();
+      st = { gridTemplateColumns: props.columns, height: ROW_HEIGHT, transform: `translateY(${start - ROW_HEIGHT}px)` };
+      styleCache.set(start, st);
+    }
+    return st;
+  };
   const lastIndex = items.length === 0 ? -1 : items[items.length - 1]!.index;
 
   useEffect(() => {
@@ -89,6 +117,14 @@ export function VirtualTable<T>(props: VirtualTableProps<T>) {
       rowElement: (index) => scrollRef.current?.querySelector<HTMLElement>(`[data-index="${index}"]`) ?? null,
     };
   });
+
+  const controlRef = props.controlRef;
+  useEffect(
+    () => () => {
+      if (controlRef !== undefined) controlRef.current = null;
+    },
+    [controlRef],
+  );
 
   const onScroll = () => {
     const el = scrollRef.current;
@@ -123,7 +159,7 @@ export function VirtualTable<T>(props: VirtualTableProps<T>) {
               index: v.index,
               'data-index': v.index,
               className: `vrow ${styles.row}`,
-              style: { gridTemplateColumns: props.columns, height: ROW_HEIGHT, transform: `translateY(${v.start - ROW_HEIGHT}px)` },
+              style: styleAt(v.start),
             }),
           )}
           {footer && (

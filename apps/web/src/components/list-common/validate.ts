@@ -11,7 +11,7 @@ const fail = (error: string): ParseResult => ({ ok: false, error });
 
 export function parsePort(text: string): ParseResult {
   if (text === '') return ok('');
-  if (!/^[0-9]{1,5}$/.test(text) || Number(text) < 1 || Number(text) > 65535) return fail('a port is a number from 1 to 65535');
+  if (!/^[0-9]{1,5}$/.test(text) || Number(text) < 1 || Number(text) > 65535) return fail('1 to 65535');
   return ok(String(Number(text)));
 }
 
@@ -28,7 +28,7 @@ export function parseAddress(text: string): ParseResult {
     const v6 = text.toLowerCase();
     if (v6.includes('::') || v6.split(':').length === 8) return ok(v6);
   }
-  return fail('a whole IPv4 or IPv6 address, e.g. 192.0.2.10');
+  return fail('a whole IPv4 or IPv6 address');
 }
 
 export function parseMaxLength(max: number): (text: string) => ParseResult {

@@ -23,7 +23,7 @@
  * aria-selected.
  */
 import Link from 'next/link';
-import { useEffect, useRef, type CSSProperties, type KeyboardEvent } from 'react';
+import { memo, useEffect, useRef, type CSSProperties, type KeyboardEvent } from 'react';
 import { endpoint, formatClock, formatCount, formatTime } from '@/lib/format';
 import { VirtualTable, type VirtualTableControl } from '../list-common/VirtualTable';
 import common from '../list-common/list.module.css';
@@ -79,6 +79,62 @@ function Info({ p }: { readonly p: PacketRow }) {
     </span>
   );
 }
+
+/** One row; memoised so scrolling renders only the rows that come into view. */
+const PacketRowView = memo(function PacketRowView({ p, index, className, style, selected, onSelect, onOpen, showSession, time, timeBase }: {
+  readonly p: PacketRow;
+  readonly index: number;
+  readonly className: string;
+  readonly style: CSSProperties;
+  readonly selected: boolean;
+  readonly onSelect: ((row: PacketRow) => void) | undefined;
+  readonly onOpen: ((row: PacketRow) => void) | undefined;
+  readonly showSession: boolean;
+  readonly time: 'clock' | 'date' | 'relative';
+  readonly timeBase: number;
+}) {
+  const srcSide = p.dir === 'client' ? common.client : p.dir === 'server' ? common.server : '';
+  const dstSide = p.dir === 'client' ? common.server : p.dir === 'server' ? common.client : '';
+  return (
+    <div
+      data-index={index}
+      className={`${className}${onSelect !== undefined ? ' clickable' : ''}${selected ? ' selected' : ''}`}
+      style={style}
+      data-testid="packet-row"
+      data-packet-id={packetKey(p)}
+      data-frame={p.frameNo}
+      aria-selected={selected}
+      onClick={onSelect === undefined ? undefined : () => onSelect(p)}
+      onDoubleClick={onOpen === undefined ? undefined : () => onOpen(p)}
+    >
+      <span className={common.num} title={`frame ${p.frameNo} of capture ${p.captureId}`}>{p.frameNo}</span>
+      <span className="mono" title={formatTime(p.ts)}>
+        {time === 'relative' ? relativeTime(p.ts, timeBase) : time === 'date' ? `${formatTime(p.ts, false).slice(0, 10)} ${formatClock(p.ts)}` : formatClock(p.ts)}
+      </span>
+      <span className={`mono ${srcSide}`}>{p.srcPort === null ? p.src : endpoint(p.src, p.srcPort)}</span>
+      <span className={`mono ${dstSide}`}>{p.dstPort === null ? p.dst : endpoint(p.dst, p.dstPort)}</span>
+      <span>{p.protocol === 'SMTP' || p.protocol === 'POP3' ? <span className={`badge ${p.protocol.toLowerCase()}`}>{p.protocol}</span> : p.protocol}</span>
+      <span className={common.num} title={p.capturedLength < p.length ? `${formatCount(p.capturedLength)} of ${formatCount(p.length)} bytes captured` : `${formatCount(p.length)} bytes`}>
+        {formatCount(p.length)}
+      </span>
+      <span className={`mono ${styles.flags}`} title={p.tcpFlags === null ? 'not TCP' : flagNames(p.tcpFlags).join(', ') || 'no flags'}>
+        {p.tcpFlags === null ? '' : flagLetters(p.tcpFlags)}
+      </span>
+      <Info p={p} />
+      {showSession && (
+        <span>
+          {p.sessionId === null ? (
+            <span className="muted">—</span>
+          ) : (
+            <Link href={`/sessions/${p.sessionId}`} prefetch={false} onClick={(e) => e.stopPropagation()} title={`open session ${p.sessionId}`}>
+              #{p.sessionId}
+            </Link>
+          )}
+        </span>
+      )}
+    </div>
+  );
+});
 
 function relativeTime(ts: number, base: number): string {
   const d = (ts - base) / 1e6;
@@ -164,50 +220,20 @@ export function PacketTable(props: PacketTableProps) {
       }
       renderRow={(p, r) => {
         const key = packetKey(p);
-        const selected = isSelected(selection, key);
-        const srcSide = p.dir === 'client' ? common.client : p.dir === 'server' ? common.server : undefined;
-        const dstSide = p.dir === 'client' ? common.server : p.dir === 'server' ? common.client : undefined;
         return (
-          <div
+          <PacketRowView
             key={key}
-            data-index={r['data-index']}
-            className={`${r.className}${onSelect !== undefined ? ' clickable' : ''}${selected ? ' selected' : ''}`}
+            p={p}
+            index={r.index}
+            className={r.className}
             style={r.style}
-            data-testid="packet-row"
-            data-packet-id={key}
-            data-frame={p.frameNo}
-            aria-selected={selected}
-            onClick={onSelect === undefined ? undefined : () => onSelect(p)}
-            onDoubleClick={onOpen === undefined ? undefined : () => onOpen(p)}
-          >
-            <span className={common.num} title={`frame ${p.frameNo} of capture ${p.captureId}`}>{p.frameNo}</span>
-            <span className="mono" title={formatTime(p.ts)}>
-              {relative ? relativeTime(p.ts, props.timeBase!) : withDate ? `${formatTime(p.ts, false).slice(0, 10)} ${formatClock(p.ts)}` : formatClock(p.ts)}
-            </span>
-            <span className={`mono ${srcSide ?? ''}`}>{p.srcPort === null ? p.src : endpoint(p.src, p.srcPort)}</span>
-            <span className={`mono ${dstSide ?? ''}`}>{p.dstPort === null ? p.dst : endpoint(p.dst, p.dstPort)}</span>
-            <span>
-              {p.protocol === 'SMTP' || p.protocol === 'POP3' ? <span className={`badge ${p.protocol.toLowerCase()}`}>{p.protocol}</span> : p.protocol}
-            </span>
-            <span className={common.num} title={p.capturedLength < p.length ? `${formatCount(p.capturedLength)} of ${formatCount(p.length)} bytes captured` : `${formatCount(p.length)} bytes`}>
-              {formatCount(p.length)}
-            </span>
-            <span className={`mono ${styles.flags}`} title={p.tcpFlags === null ? 'not TCP' : flagNames(p.tcpFlags).join(', ') || 'no flags'}>
-              {p.tcpFlags === null ? '' : flagLetters(p.tcpFlags)}
-            </span>
-            <Info p={p} />
-            {showSession && (
-              <span>
-                {p.sessionId === null ? (
-                  <span className="muted">—</span>
-                ) : (
-                  <Link href={`/sessions/${p.sessionId}`} prefetch={false} onClick={(e) => e.stopPropagation()} title={`open session ${p.sessionId}`}>
-                    #{p.sessionId}
-                  </Link>
-                )}
-              </span>
-            )}
-          </div>
+            selected={isSelected(selection, key)}
+            onSelect={onSelect}
+            onOpen={onOpen}
+            showSession={showSession}
+            time={relative ? 'relative' : withDate ? 'date' : 'clock'}
+            timeBase={props.timeBase ?? 0}
+          />
         );
       }}
     />

@@ -5,7 +5,8 @@ import { useRouter } from 'next/navigation';
 import { useCallback, useMemo, useState } from 'react';
 import { api, qs } from '@/lib/api';
 import { formatCount } from '@/lib/format';
-import { DebouncedField, FilterChip, SelectField } from '../list-common/FilterFields';
+import { CaptureChip } from '../list-common/CaptureChip';
+import { DebouncedField, SelectField } from '../list-common/FilterFields';
 import { useKeysetList, type Page } from '../list-common/use-keyset-list';
 import { useUrlFilters } from '../list-common/use-url-filters';
 import { microsToLocal, parseAddress, parseLocalTime, parsePort } from '../list-common/validate';
@@ -162,21 +163,7 @@ export function PacketsView() {
 
       {values.captureId !== '' && (
         <div className={common.chips}>
-          <FilterChip
-            testId="filter-capture"
-            invalid={filters.errors.captureId !== undefined}
-            label={
-              filters.errors.captureId !== undefined ? (
-                <>capture “{values.captureId.slice(0, 40)}” is not a capture id: ignored</>
-              ) : (
-                <>
-                  capture <span className="mono">{values.captureId.slice(0, 8)}</span>
-                </>
-              )
-            }
-            title={`Only packets of capture ${values.captureId}`}
-            onRemove={() => set({ captureId: '' })}
-          />
+          <CaptureChip captureId={values.captureId} invalid={filters.errors.captureId !== undefined} what="packets" onRemove={() => set({ captureId: '' })} />
         </div>
       )}
 

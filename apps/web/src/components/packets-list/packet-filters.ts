@@ -69,10 +69,8 @@ export function parsePacketFilters(v: PacketFilterValues): ParsedPacketFilters {
   const range = timeRangeErrors(v.from, v.to);
   if (range.from !== undefined) errors.from = range.from;
   if (range.to !== undefined) errors.to = range.to;
-  if (range.from === undefined && range.to === undefined) {
-    if (v.from !== '') query.from = v.from;
-    if (v.to !== '') query.to = v.to;
-  }
+  if (v.from !== '' && range.from === undefined) query.from = v.from;
+  if (v.to !== '' && range.to === undefined && range.from === undefined) query.to = v.to;
   return { query, errors, active: PACKET_FILTER_KEYS.some((k) => v[k] !== '') };
 }
 

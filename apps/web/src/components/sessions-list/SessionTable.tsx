@@ -4,7 +4,7 @@
  * (click, Enter, middle-click and "open in new tab" all work); arrow keys move between rows.
  */
 import Link from 'next/link';
-import type { KeyboardEvent, RefObject } from 'react';
+import { memo, type CSSProperties, type KeyboardEvent, type RefObject } from 'react';
 import { endpoint, formatCount, formatDuration, formatTime } from '@/lib/format';
 import { VirtualTable, type VirtualTableControl } from '../list-common/VirtualTable';
 import styles from '../list-common/list.module.css';
@@ -58,6 +58,48 @@ function FlagsCell({ s }: { readonly s: SessionRow }) {
   );
 }
 
+/** One row; memoised so scrolling renders only the rows that come into view. */
+const SessionRowLink = memo(function SessionRowLink({ s, index, className, style, fresh }: {
+  readonly s: SessionRow;
+  readonly index: number;
+  readonly className: string;
+  readonly style: CSSProperties;
+  readonly fresh: boolean;
+}) {
+  const client = endpoint(s.client.addr, s.client.port);
+  const server = endpoint(s.server.addr, s.server.port);
+  const start = formatTime(s.startTs);
+  return (
+    <Link
+      href={`/sessions/${s.id}`}
+      prefetch={false}
+      data-index={index}
+      className={`${className} clickable${fresh ? ' fresh' : ''}`}
+      style={style}
+      data-testid="session-row"
+      data-session-id={s.id}
+      data-protocol={s.protocol}
+      data-outcome={s.outcome ?? ''}
+    >
+      <span className="mono">{start}</span>
+      <span><ProtocolBadge protocol={s.protocol} /></span>
+      <span className="mono" title={`${client} → ${server}${s.helo === null ? '' : ` (HELO ${s.helo})`}`}>
+        <span className={styles.client}>{client}</span>
+        <span className={styles.arrow}>→</span>
+        <span className={styles.server}>{server}</span>
+      </span>
+      <UserCell s={s} />
+      <span><OutcomeBadge outcome={s.outcome} state={s.state} /></span>
+      <span className={styles.num}>{s.mails > 0 ? formatCount(s.mails) : <span className="muted">0</span>}</span>
+      <span className={styles.num}>{s.endTs === null ? <span className="muted">open</span> : formatDuration(s.endTs - s.startTs)}</span>
+      <span className={styles.num} title={`${formatCount(s.packets.client)} packets from the client, ${formatCount(s.packets.server)} from the server`}>
+        {formatCount(s.packets.client)} / {formatCount(s.packets.server)}
+      </span>
+      <FlagsCell s={s} />
+    </Link>
+  );
+});
+
 export interface SessionTableProps {
   readonly rows: readonly SessionRow[];
   readonly freshIds: ReadonlySet<string>;
@@ -110,36 +152,7 @@ export function SessionTable(props: SessionTableProps) {
           <span>Flags</span>
         </>
       }
-      renderRow={(s, p) => (
-        <Link
-          key={s.id}
-          href={`/sessions/${s.id}`}
-          prefetch={false}
-          data-index={p['data-index']}
-          className={`${p.className} clickable${props.freshIds.has(s.id) ? ' fresh' : ''}`}
-          style={p.style}
-          data-testid="session-row"
-          data-session-id={s.id}
-          data-protocol={s.protocol}
-          data-outcome={s.outcome ?? ''}
-        >
-          <span className="mono" title={formatTime(s.startTs)}>{formatTime(s.startTs)}</span>
-          <span><ProtocolBadge protocol={s.protocol} /></span>
-          <span className="mono" title={`${endpoint(s.client.addr, s.client.port)} → ${endpoint(s.server.addr, s.server.port)}${s.helo === null ? '' : ` (HELO ${s.helo})`}`}>
-            <span className={styles.client}>{endpoint(s.client.addr, s.client.port)}</span>
-            <span className={styles.arrow}>→</span>
-            <span className={styles.server}>{endpoint(s.server.addr, s.server.port)}</span>
-          </span>
-          <UserCell s={s} />
-          <span><OutcomeBadge outcome={s.outcome} state={s.state} /></span>
-          <span className={styles.num}>{s.mails > 0 ? formatCount(s.mails) : <span className="muted">0</span>}</span>
-          <span className={styles.num}>{s.endTs === null ? <span className="muted">open</span> : formatDuration(s.endTs - s.startTs)}</span>
-          <span className={styles.num} title={`${formatCount(s.packets.client)} packets from the client, ${formatCount(s.packets.server)} from the server`}>
-            {formatCount(s.packets.client)} / {formatCount(s.packets.server)}
-          </span>
-          <FlagsCell s={s} />
-        </Link>
-      )}
+      renderRow={(s, p) => <SessionRowLink key={s.id} s={s} index={p.index} className={p.className} style={p.style} fresh={props.freshIds.has(s.id)} />}
     />
   );
 }

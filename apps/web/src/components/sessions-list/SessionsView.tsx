@@ -4,7 +4,8 @@ import Link from 'next/link';
 import { useCallback, useMemo, useRef, useState } from 'react';
 import { api, qs } from '@/lib/api';
 import { formatCount } from '@/lib/format';
-import { DebouncedField, FilterChip, SelectField } from '../list-common/FilterFields';
+import { CaptureChip } from '../list-common/CaptureChip';
+import { DebouncedField, SelectField } from '../list-common/FilterFields';
 import { useKeysetList, type Page } from '../list-common/use-keyset-list';
 import { useUrlFilters } from '../list-common/use-url-filters';
 import type { VirtualTableControl } from '../list-common/VirtualTable';
@@ -163,21 +164,7 @@ export function SessionsView() {
 
       {values.captureId !== '' && (
         <div className={styles.chips}>
-          <FilterChip
-            testId="filter-capture"
-            invalid={filters.errors.captureId !== undefined}
-            label={
-              filters.errors.captureId !== undefined ? (
-                <>capture “{values.captureId.slice(0, 40)}” is not a capture id: ignored</>
-              ) : (
-                <>
-                  capture <span className="mono">{values.captureId.slice(0, 8)}</span>
-                </>
-              )
-            }
-            title={`Only sessions of capture ${values.captureId}`}
-            onRemove={() => set({ captureId: '' })}
-          />
+          <CaptureChip captureId={values.captureId} invalid={filters.errors.captureId !== undefined} what="sessions" onRemove={() => set({ captureId: '' })} />
         </div>
       )}
 
@@ -192,8 +179,15 @@ export function SessionsView() {
 
       <div className={styles.listWrap}>
         {live.newCount > 0 && (
-          <button type="button" className={styles.newButton} onClick={live.showNew} data-testid="sessions-new">
+          <button
+            type="button"
+            className={styles.newButton}
+            onClick={live.showNew}
+            data-testid="sessions-new"
+            title={live.reloads ? 'Reload the list: the new sessions take their place by start time' : 'Show them at the top'}
+          >
             ↑ {formatCount(live.newCount)} new session{live.newCount === 1 ? '' : 's'}
+            {live.reloads ? ': reload' : ''}
           </button>
         )}
         {noneAtAll ? (

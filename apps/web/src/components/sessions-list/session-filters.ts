@@ -71,8 +71,8 @@ export function parseSessionFilters(v: SessionFilterValues): ParsedSessionFilter
   if (v.protocol === 'smtp' || v.protocol === 'pop3') query.protocol = v.protocol;
   else if (v.protocol !== '') errors.protocol = `unknown protocol '${v.protocol}'`;
   if (v.outcome !== '') {
-    if (v.outcome.length <= 30) query.outcome = v.outcome;
-    else errors.outcome = 'unknown outcome';
+    if (OUTCOMES.some((o) => o.value === v.outcome)) query.outcome = v.outcome;
+    else errors.outcome = `unknown outcome '${v.outcome.slice(0, 30)}'`;
   }
   const addr = parseAddress(v.address);
   if (addr.ok) {
@@ -93,8 +93,8 @@ export function parseSessionFilters(v: SessionFilterValues): ParsedSessionFilter
   const range = timeRangeErrors(v.from, v.to);
   if (range.from !== undefined) errors.from = range.from;
   if (range.to !== undefined) errors.to = range.to;
-  if (v.from !== '' && range.from === undefined && range.to === undefined) query.from = v.from;
-  if (v.to !== '' && range.from === undefined && range.to === undefined) query.to = v.to;
+  if (v.from !== '' && range.from === undefined) query.from = v.from;
+  if (v.to !== '' && range.to === undefined && range.from === undefined) query.to = v.to;
   if (v.captureId !== '') {
     if (isUuid(v.captureId)) query.captureId = v.captureId.toLowerCase();
     else errors.captureId = 'not a capture id';

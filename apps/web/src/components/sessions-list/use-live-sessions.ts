@@ -35,6 +35,8 @@ const FRESH_MS = 2500;
 export interface LiveSessions {
   /** New sessions not shown yet (waiting while scrolled down, or counted in a burst). */
   readonly newCount: number;
+  /** True when showing them reloads the list (a burst): they take their place in time order. */
+  readonly reloads: boolean;
   /** Shows them: inserts the waiting rows at the top, or reloads the list after a burst. */
   readonly showNew: () => void;
   readonly freshIds: ReadonlySet<string>;
@@ -72,14 +74,15 @@ export function useLiveSessions(args: {
   const updated = useRef(new Set<string>());
   const startOf = useRef(new Map<string, number>());
   const pending = useRef<SessionRow[]>([]);
-  const overflow = useRef(0);
+  /** Ids of new sessions counted but not fetched (a burst); a set, as one may be announced twice (opened, closed). */
+  const overflow = useRef(new Set<string>());
   const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
   const busy = useRef(false);
   const generation = useRef(0);
   const [newCount, setNewCount] = useState(0);
   const [freshIds, setFreshIds] = useState<ReadonlySet<string>>(() => new Set());
 
-  const publishCount = useCallback(() => setNewCount(pending.current.length + overflow.current), []);
+  const publishCount = useCallback(() => setNewCount(pending.current.length + overflow.current.size), []);
 
   const markFresh = useCallback((ids: readonly string[]) => {
     if (ids.length === 0) return;
@@ -100,7 +103,7 @@ export function useLiveSessions(args: {
     closed.current.clear();
     updated.current.clear();
     pending.current = [];
-    overflow.current = 0;
+    overflow.current = new Set();
     setNewCount(0);
   }, [args.listKey]);
 
@@ -147,12 +150,12 @@ export function useLiveSessions(args: {
     }
     for (const id of updatedNow) if (known(id) && !closedNow.has(id)) refresh.add(id);
 
-    if (fresh.length > BURST) {
-      overflow.current += fresh.length;
+    // Once a burst is being counted, the list is reloaded anyway: count the rest too.
+    if (fresh.length > BURST || overflow.current.size > 0) {
+      for (const c of fresh) overflow.current.add(c.id);
       fresh.length = 0;
       publishCount();
     }
-    if (overflow.current > 0) fresh.length = 0;
     const refreshRows: SessionRow[] = [];
     if (refresh.size > 0) {
       for (const r of [...pending.current, ...store.getSnapshot().rows]) {
@@ -228,7 +231,7 @@ export function useLiveSessions(args: {
 
   const showNew = useCallback(() => {
     const a = argsRef.current;
-    if (overflow.current > 0) {
+    if (overflow.current.size > 0) {
       a.reload();
       a.scrollToTop();
       return;
@@ -240,5 +243,5 @@ export function useLiveSessions(args: {
     markFresh(store.prepend(rows).map((r) => r.id));
   }, [store, markFresh]);
 
-  return { newCount, showNew, freshIds };
+  return { newCount, showNew, freshIds, reloads: newCount > 0 && overflow.current.size > 0 };
 }
