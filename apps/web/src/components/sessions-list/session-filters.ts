@@ -110,23 +110,30 @@ export function needsServerCheck(q: ParsedSessionFilters['query']): boolean {
 const inRange = (q: ParsedSessionFilters['query'], ts: number): boolean =>
   (q.from === undefined || !isMicros(q.from) || ts >= Number(q.from)) && (q.to === undefined || !isMicros(q.to) || ts <= Number(q.to));
 
+/** Whether what session:opened says (capture, protocol, endpoints, start) matches the filters. */
+export function endpointsMatch(e: UiSessionOpened, q: ParsedSessionFilters['query']): boolean {
+  if (q.captureId !== undefined && e.captureId.toLowerCase() !== q.captureId) return false;
+  if (q.protocol !== undefined && e.protocol !== q.protocol) return false;
+  if (q.address !== undefined && e.client.addr !== q.address && e.server.addr !== q.address) return false;
+  if (q.port !== undefined && String(e.client.port) !== q.port && String(e.server.port) !== q.port) return false;
+  return inRange(q, e.startTs);
+}
+
 /**
  * Whether a session just opened can match: its outcome and user are not known yet, so a filter
  * on either waits for session:closed.
  */
 export function openedMayMatch(e: UiSessionOpened, q: ParsedSessionFilters['query']): boolean {
-  if (q.captureId !== undefined && e.captureId.toLowerCase() !== q.captureId) return false;
-  if (q.protocol !== undefined && e.protocol !== q.protocol) return false;
-  if (q.address !== undefined && e.client.addr !== q.address && e.server.addr !== q.address) return false;
-  if (q.port !== undefined && String(e.client.port) !== q.port && String(e.server.port) !== q.port) return false;
-  if (q.outcome !== undefined || q.user !== undefined) return false;
-  return inRange(q, e.startTs);
+  return q.outcome === undefined && q.user === undefined && endpointsMatch(e, q);
 }
 
-/** Whether a session just closed can match, from what the event says (its start, when known). */
-export function closedMayMatch(e: UiSessionClosed, q: ParsedSessionFilters['query'], startTs: number | undefined): boolean {
+/**
+ * Whether a session just closed can match, from what its close says and, when it was seen,
+ * what its opening said (a close alone names no endpoint).
+ */
+export function closedMayMatch(e: UiSessionClosed, q: ParsedSessionFilters['query'], opened: UiSessionOpened | undefined): boolean {
   if (q.captureId !== undefined && e.captureId.toLowerCase() !== q.captureId) return false;
   if (q.outcome !== undefined && e.outcome !== q.outcome) return false;
   if (q.user !== undefined && e.authUser !== q.user) return false;
-  return startTs === undefined || inRange(q, startTs);
+  return opened === undefined || endpointsMatch(opened, q);
 }

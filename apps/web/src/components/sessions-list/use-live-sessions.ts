@@ -1,7 +1,9 @@
 'use client';
 /**
  * Live updates of the sessions list. Events are gathered and handled at most every FLUSH_MS:
- * - session:closed patches a loaded row at once (outcome, user, mails, end);
+ * - session:closed patches a loaded row at once (outcome, user, mails, end), then the row is
+ *   read again for what the close stored (packet counts, flags: the API writes them at close,
+ *   so session:updated is not listened to);
  * - new sessions (session:opened, or session:closed of one never seen: a short session opens and
  *   closes within one agent batch, and only its close is announced) that may match the filters
  *   are fetched with ONE list query per flush, with the page's own filters and a time window
@@ -27,8 +29,8 @@ const BURST = 100;
 const REFRESH_MAX = 100;
 /** Rows one window query may return (the API's page limit). */
 const WINDOW_LIMIT = 500;
-/** Start times of recently opened sessions remembered for their close (bounded). */
-const START_MEMORY = 20_000;
+/** Recently opened sessions remembered for their close, which names no endpoint (bounded). */
+const OPENED_MEMORY = 20_000;
 /** How long a new row keeps the `.fresh` highlight (the CSS animation is 2 s). */
 const FRESH_MS = 2500;
 
@@ -71,8 +73,7 @@ export function useLiveSessions(args: {
 
   const opened = useRef(new Map<string, UiSessionOpened>());
   const closed = useRef(new Map<string, UiSessionClosed>());
-  const updated = useRef(new Set<string>());
-  const startOf = useRef(new Map<string, number>());
+  const seenOpened = useRef(new Map<string, UiSessionOpened>());
   const pending = useRef<SessionRow[]>([]);
   /** Ids of new sessions counted but not fetched (a burst); a set, as one may be announced twice (opened, closed). */
   const overflow = useRef(new Set<string>());
@@ -101,7 +102,6 @@ export function useLiveSessions(args: {
     generation.current++;
     opened.current.clear();
     closed.current.clear();
-    updated.current.clear();
     pending.current = [];
     overflow.current = new Set();
     setNewCount(0);
@@ -117,10 +117,8 @@ export function useLiveSessions(args: {
     const q = filtersRef.current.query;
     const openedNow = opened.current;
     const closedNow = closed.current;
-    const updatedNow = updated.current;
     opened.current = new Map();
     closed.current = new Map();
-    updated.current = new Set();
 
     const patchClosed = (r: SessionRow): SessionRow | undefined => {
       const e = closedNow.get(r.id);
@@ -137,18 +135,18 @@ export function useLiveSessions(args: {
     for (const e of openedNow.values()) {
       if (known(e.id)) continue;
       const c = closedNow.get(e.id);
-      if (openedMayMatch(e, q) || (c !== undefined && closedMayMatch(c, q, e.startTs))) fresh.push({ id: e.id, bound: e.startTs, startKnown: true });
+      if (openedMayMatch(e, q) || (c !== undefined && closedMayMatch(c, q, e))) fresh.push({ id: e.id, bound: e.startTs, startKnown: true });
     }
     for (const e of closedNow.values()) {
+      const o = seenOpened.current.get(e.id);
+      seenOpened.current.delete(e.id);
       if (known(e.id)) {
         refresh.add(e.id);
         continue;
       }
       if (openedNow.has(e.id)) continue;
-      const start = startOf.current.get(e.id);
-      if (closedMayMatch(e, q, start)) fresh.push({ id: e.id, bound: start ?? e.endTs, startKnown: start !== undefined });
+      if (closedMayMatch(e, q, o)) fresh.push({ id: e.id, bound: o?.startTs ?? e.endTs, startKnown: o !== undefined });
     }
-    for (const id of updatedNow) if (known(id) && !closedNow.has(id)) refresh.add(id);
 
     // Once a burst is being counted, the list is reloaded anyway: count the rest too.
     if (fresh.length > BURST || overflow.current.size > 0) {
@@ -211,21 +209,16 @@ export function useLiveSessions(args: {
   }, []);
 
   useUiEvent('session:opened', (e) => {
-    startOf.current.set(e.id, e.startTs);
-    if (startOf.current.size > START_MEMORY) {
-      const oldest = startOf.current.keys().next().value;
-      if (oldest !== undefined) startOf.current.delete(oldest);
+    seenOpened.current.set(e.id, e);
+    if (seenOpened.current.size > OPENED_MEMORY) {
+      const oldest = seenOpened.current.keys().next().value;
+      if (oldest !== undefined) seenOpened.current.delete(oldest);
     }
     opened.current.set(e.id, e);
     schedule();
   });
   useUiEvent('session:closed', (e) => {
     closed.current.set(e.id, e);
-    schedule();
-  });
-  useUiEvent('session:updated', (e) => {
-    if (!store.has(e.id) && !pending.current.some((r) => r.id === e.id)) return;
-    updated.current.add(e.id);
     schedule();
   });
 
