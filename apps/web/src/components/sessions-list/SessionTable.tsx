@@ -4,7 +4,7 @@
  * (click, Enter, middle-click and "open in new tab" all work); arrow keys move between rows.
  */
 import Link from 'next/link';
-import { memo, type CSSProperties, type KeyboardEvent, type RefObject } from 'react';
+import { memo, useRef, type CSSProperties, type KeyboardEvent, type RefObject } from 'react';
 import { endpoint, formatCount, formatDuration, formatTime } from '@/lib/format';
 import { VirtualTable, type VirtualTableControl } from '../list-common/VirtualTable';
 import styles from '../list-common/list.module.css';
@@ -114,14 +114,30 @@ export interface SessionTableProps {
 
 export function SessionTable(props: SessionTableProps) {
   const { controlRef } = props;
+  // The row focus is moving to (it may not be rendered yet): key repeats count from it.
+  const target = useRef<number | null>(null);
   const onKeyDown = (e: KeyboardEvent<HTMLDivElement>) => {
     if (e.key !== 'ArrowDown' && e.key !== 'ArrowUp') return;
-    const from = Number((document.activeElement as HTMLElement | null)?.dataset.index ?? -1);
+    const active = Number((document.activeElement as HTMLElement | null)?.dataset.index ?? -1);
+    const from = target.current ?? active;
     const to = Math.max(0, Math.min(props.rows.length - 1, from + (e.key === 'ArrowDown' ? 1 : -1)));
     if (to === from || props.rows.length === 0) return;
     e.preventDefault();
-    controlRef.current?.scrollToIndex(to);
-    requestAnimationFrame(() => requestAnimationFrame(() => controlRef.current?.rowElement(to)?.focus({ preventScroll: true })));
+    const control = controlRef.current;
+    control?.scrollToIndex(to);
+    const el = control?.rowElement(to);
+    if (el !== null && el !== undefined) {
+      el.focus({ preventScroll: true });
+      target.current = null;
+      return;
+    }
+    target.current = to;
+    requestAnimationFrame(() =>
+      requestAnimationFrame(() => {
+        controlRef.current?.rowElement(to)?.focus({ preventScroll: true });
+        if (target.current === to) target.current = null;
+      }),
+    );
   };
 
   return (
