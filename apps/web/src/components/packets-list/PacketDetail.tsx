@@ -34,7 +34,7 @@ export function PacketDetail({ packet, onClose }: { readonly packet: PacketRow; 
         <dd>{p.payloadLength === null ? '—' : p.payloadLength === 0 ? 'none' : formatBytes(p.payloadLength)}</dd>
         <dt>TCP flags</dt>
         <dd>{p.tcpFlags === null ? '—' : `${flagNames(p.tcpFlags).join(', ') || 'none'} (0x${p.tcpFlags.toString(16).padStart(2, '0')})`}</dd>
-        <dt>Seq / Ack</dt>
+        <dt title="absolute TCP sequence numbers (the info column shows them relative)">Seq / Ack</dt>
         <dd className="mono">{p.seq === null ? '—' : `${p.seq} / ${p.ack ?? '—'}`}</dd>
         <dt>Analysis</dt>
         <dd>{p.tcpAnalysis.length === 0 ? '—' : p.tcpAnalysis.join(', ')}</dd>
