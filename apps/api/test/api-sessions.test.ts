@@ -76,6 +76,15 @@ for (const server of testDatabases()) {
       assert.equal(us.sessions.length, 20);
       assert.deepEqual(iso.sessions.map((s) => s.id), us.sessions.map((s) => s.id));
 
+      // ids: the sessions live events announced, with the page's filters still applied.
+      const pick = [seen[0]!.id, seen[1]!.id, seen[200]!.id];
+      const byIds = await get(`ids=${pick.join(',')}&limit=500`);
+      assert.deepEqual(byIds.sessions.map((s) => s.id), pick, 'only those, newest first');
+      const filtered = await get(`ids=${pick.join(',')}&protocol=${byIds.sessions[0]!.protocol}&limit=500`);
+      assert.ok(filtered.sessions.length >= 1 && filtered.sessions.every((s) => s.protocol === byIds.sessions[0]!.protocol));
+      const tooMany = await app.inject({ method: 'GET', url: `/api/sessions?ids=${Array.from({ length: 101 }, (_, i) => i + 1).join(',')}`, headers: { cookie } });
+      assert.equal(tooMany.statusCode, 400);
+
       const badCursor = await app.inject({ method: 'GET', url: '/api/sessions?cursor=nonsense', headers: { cookie } });
       assert.equal(badCursor.statusCode, 400);
       const badTime = await app.inject({ method: 'GET', url: '/api/sessions?from=yesterday', headers: { cookie } });

@@ -13,6 +13,8 @@ export interface SessionFilter {
   readonly user?: string | undefined;
   readonly text?: string | undefined;
   readonly captureId?: string | undefined;
+  /** Comma-separated ids (validated by the route). */
+  readonly ids?: string | undefined;
 }
 
 const LIST_SELECT = {
@@ -78,6 +80,7 @@ function whereOf(f: SessionFilter): Prisma.SessionWhereInput {
   if (f.protocol !== undefined) and.push({ protocol: f.protocol });
   if (f.outcome !== undefined) and.push({ outcome: f.outcome });
   if (f.captureId !== undefined) and.push({ captureId: f.captureId });
+  if (f.ids !== undefined) and.push({ id: { in: f.ids.split(',').map(BigInt) } });
   if (f.address !== undefined) and.push({ OR: [{ clientAddr: f.address }, { serverAddr: f.address }] });
   if (f.port !== undefined) and.push({ OR: [{ clientPort: f.port }, { serverPort: f.port }] });
   if (f.user !== undefined) and.push({ authUser: f.user });

@@ -20,6 +20,9 @@ const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => T
 const Endpoint = Type.Object({ addr: Type.String(), port: Type.Integer() });
 const Pair = Type.Object({ client: Type.Number(), server: Type.Number() });
 
+/** `ids` of the list: the sessions a page's live events announced since it last looked (a burst). */
+const MAX_LIST_IDS = 100;
+
 export const SessionRowSchema = Type.Object({
   id: Type.String(),
   captureId: Type.String(),
@@ -130,6 +133,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
         user: Type.Optional(Type.String({ maxLength: 256, description: 'authenticated user, exact' })),
         text: Type.Optional(Type.String({ maxLength: 200, description: 'substring of a subject, a mail address, HELO or the user' })),
         captureId: Type.Optional(Type.String({ format: 'uuid' })),
+        ids: Type.Optional(Type.String({ pattern: `^[0-9]{1,18}(,[0-9]{1,18}){0,${MAX_LIST_IDS - 1}}$`, description: `comma-separated session ids, at most ${MAX_LIST_IDS}: the sessions live events announced, with the other filters applied` })),
         limit: Type.Optional(Limit),
         cursor: Type.Optional(Cursor),
       }),

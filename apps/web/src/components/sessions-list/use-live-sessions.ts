@@ -6,9 +6,9 @@
  *   so session:updated is not listened to);
  * - new sessions (session:opened, or session:closed of one never seen: a short session opens and
  *   closes within one agent batch, and only its close is announced) that may match the filters
- *   are fetched with ONE list query per flush, with the page's own filters and a time window
- *   around them, so the API decides what matches (the text search cannot be checked here) and
- *   the rows come complete (packets, flags);
+ *   are fetched by their ids (`ids=`, 100 per query) with the page's own filters, so the API
+ *   decides what matches (the text search cannot be checked here) and the rows come complete
+ *   (packets, flags);
  * - a burst (an import sends thousands a second) is only counted: the "N new sessions" button
  *   then reloads the list instead of inserting them one flush at a time.
  * New rows go to the top when the list is scrolled to the top; otherwise they wait behind the
@@ -27,8 +27,8 @@ const FLUSH_MS = 500;
 const BURST = 100;
 /** Loaded rows refreshed (packet counts, flags) per flush; the rest keep what their close said. */
 const REFRESH_MAX = 100;
-/** Rows one window query may return (the API's page limit). */
-const WINDOW_LIMIT = 500;
+/** The API's limit on `ids` per list query. */
+const IDS_PER_QUERY = 100;
 /** Recently opened sessions remembered for their close, which names no endpoint (bounded). */
 const OPENED_MEMORY = 20_000;
 /** How long a new row keeps the `.fresh` highlight (the CSS animation is 2 s). */
@@ -163,19 +163,16 @@ export function useLiveSessions(args: {
     }
     if (fresh.length === 0 && refreshRows.length === 0) return;
 
-    // One window around every candidate, with the page's filters: the API says what matches.
-    const bounds = [...fresh.map((c) => c.bound), ...refreshRows.map((r) => r.startTs)];
-    let to = Math.max(...bounds);
-    let from: number | undefined = fresh.every((c) => c.startKnown) ? Math.min(...bounds) : undefined;
-    if (q.to !== undefined) to = Math.min(to, Number(q.to));
-    if (q.from !== undefined) from = Math.max(from ?? 0, Number(q.from));
-    if (from !== undefined && from > to) return;
-
+    // Exactly the announced sessions, with the page's filters: the API says which match.
+    const want = [...new Set([...fresh.map((c) => c.id), ...refreshRows.map((r) => r.id)])];
     busy.current = true;
-    let rows: readonly SessionRow[] = [];
+    const rows: SessionRow[] = [];
     try {
-      const res = await api<{ sessions: SessionRow[] }>(`/sessions${qs({ ...q, from, to, limit: WINDOW_LIMIT })}`);
-      rows = res.sessions;
+      for (let i = 0; i < want.length; i += IDS_PER_QUERY) {
+        const ids = want.slice(i, i + IDS_PER_QUERY).join(',');
+        const res = await api<{ sessions: SessionRow[] }>(`/sessions${qs({ ...q, ids, limit: IDS_PER_QUERY })}`);
+        rows.push(...res.sessions);
+      }
     } catch {
       // A failed refresh leaves the list as the events left it; the next events try again.
       return;
