@@ -1,32 +1,4 @@
-/** A packet as GET /api/packets and GET /api/sessions/:id/packets return it (PacketRowSchema, apps/api/src/routes/packets.ts). */
-export interface PacketRow {
-  readonly captureId: string;
-  /** 1-based within its capture; the timeline's `frames` are these numbers. */
-  readonly frameNo: number;
-  readonly sessionId: string | null;
-  /** µs since the epoch. */
-  readonly ts: number;
-  readonly src: string;
-  readonly dst: string;
-  readonly srcPort: number | null;
-  readonly dstPort: number | null;
-  /** 'SMTP', 'POP3' (TCP carrying a session's payload), 'TCP', or 'UDP', 'ICMP', 'ARP', ... */
-  readonly protocol: string;
-  /** Bytes on the wire. */
-  readonly length: number;
-  /** Bytes captured (less than `length` with a snap length). */
-  readonly capturedLength: number;
-  /** TCP flags byte (FIN 0x01 ... CWR 0x80); null when not TCP. */
-  readonly tcpFlags: number | null;
-  readonly seq: number | null;
-  readonly ack: number | null;
-  readonly payloadLength: number | null;
-  /** One line: the payload's first line ("C: EHLO x", credentials masked) or the TCP header fields. */
-  readonly info: string;
-  readonly dir: 'client' | 'server' | null;
-  /** 'retransmission', 'out-of-order', 'overlap', 'keep-alive', 'zero-window'. */
-  readonly tcpAnalysis: readonly string[];
-}
+export type { PacketRow } from '@/lib/api-types';
 
 /** A packet's identity: frame numbers restart in every capture. */
 export function packetKey(p: { readonly captureId: string; readonly frameNo: number }): string {

@@ -1,3 +1,4 @@
+import type { PacketRow, SessionRow } from '@/lib/api-types';
 /** The session page's data as the API returns it (apps/api/src/routes/sessions.ts, packets.ts, captures.ts). */
 
 export interface Endpoint {
@@ -7,28 +8,8 @@ export interface Endpoint {
 
 export type Side = 'client' | 'server';
 
-export interface SessionInfo {
-  readonly id: string;
-  readonly captureId: string;
-  readonly protocol: 'smtp' | 'pop3';
-  readonly client: Endpoint;
-  readonly server: Endpoint;
-  /** µs since the epoch. */
-  readonly startTs: number;
-  readonly endTs: number | null;
-  readonly state: string;
-  readonly outcome: string | null;
-  readonly authUser: string | null;
-  readonly authMechanism: string | null;
-  readonly authSuccess: boolean | null;
-  readonly encrypted: boolean;
-  readonly helo: string | null;
-  readonly mails: number;
-  readonly packets: { readonly client: number; readonly server: number };
-  readonly bytes: { readonly client: number; readonly server: number };
-  readonly retransmissions: number;
-  readonly gaps: number;
-  readonly anomalies: number;
+/** The session of GET /api/sessions/:id: the list row and what only the detail carries. */
+export interface SessionInfo extends SessionRow {
   readonly engineSessionId: number;
   readonly greeting: string | null;
   readonly sawSyn: boolean;
@@ -93,26 +74,7 @@ export interface SessionDetail {
   readonly mails: readonly SessionMail[];
 }
 
-export interface PacketRow {
-  readonly captureId: string;
-  readonly frameNo: number;
-  readonly sessionId: string | null;
-  readonly ts: number;
-  readonly src: string;
-  readonly dst: string;
-  readonly srcPort: number | null;
-  readonly dstPort: number | null;
-  readonly protocol: string;
-  readonly length: number;
-  readonly capturedLength: number;
-  readonly tcpFlags: number | null;
-  readonly seq: number | null;
-  readonly ack: number | null;
-  readonly payloadLength: number | null;
-  readonly info: string;
-  readonly dir: Side | null;
-  readonly tcpAnalysis: readonly string[];
-}
+export type { PacketRow } from '@/lib/api-types';
 
 export interface PacketPage {
   readonly packets: PacketRow[];

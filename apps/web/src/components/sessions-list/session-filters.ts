@@ -7,29 +7,7 @@ import type { FilterValues } from '../list-common/use-url-filters';
 import { isMicros, isUuid, parseAddress, parseMaxLength, parsePort, timeRangeErrors } from '../list-common/validate';
 
 /** A row of GET /api/sessions. */
-export interface SessionRow {
-  readonly id: string;
-  readonly captureId: string;
-  readonly protocol: 'smtp' | 'pop3';
-  readonly client: { readonly addr: string; readonly port: number };
-  readonly server: { readonly addr: string; readonly port: number };
-  /** µs since the epoch. */
-  readonly startTs: number;
-  readonly endTs: number | null;
-  readonly state: string;
-  readonly outcome: string | null;
-  readonly authUser: string | null;
-  readonly authMechanism: string | null;
-  readonly authSuccess: boolean | null;
-  readonly encrypted: boolean;
-  readonly helo: string | null;
-  readonly mails: number;
-  readonly packets: { readonly client: number; readonly server: number };
-  readonly bytes: { readonly client: number; readonly server: number };
-  readonly retransmissions: number;
-  readonly gaps: number;
-  readonly anomalies: number;
-}
+export type { SessionRow } from '@/lib/api-types';
 
 export const SESSION_FILTER_KEYS = ['protocol', 'outcome', 'address', 'port', 'user', 'text', 'from', 'to', 'captureId'] as const;
 export type SessionFilterKey = (typeof SESSION_FILTER_KEYS)[number];
