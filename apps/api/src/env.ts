@@ -34,6 +34,12 @@ export interface Config {
    * (MAILSCOPE_AGENT_TOKEN): what `npm start` and the compose file give the API and the agent alike.
    */
   readonly agentToken?: string | undefined;
+  /**
+   * MAILSCOPE_CLUSTER=postgres: several API instances share one PostgreSQL and reach each other's
+   * browsers and agents through socket.io's PostgreSQL adapter (socket/cluster.ts); undefined (the
+   * default, or `off`): one instance, nothing of the adapter is loaded. Optional like retentionDays.
+   */
+  readonly cluster?: 'postgres' | undefined;
 }
 
 /** Name of the agent MAILSCOPE_AGENT_TOKEN registers. */
@@ -105,9 +111,19 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>> 
     problems.push('MAILSCOPE_AGENT_TOKEN: must be 20-200 characters of A-Z a-z 0-9 _ . ~ + / = - and not start with \'-\' (e.g. ms_ and 43 random base64url characters)');
   }
 
+  const clusterText = get('MAILSCOPE_CLUSTER')?.toLowerCase() ?? 'off';
+  let cluster: 'postgres' | undefined;
+  if (clusterText === 'postgres') {
+    cluster = 'postgres';
+    // Each embedded server belongs to one instance: instances of a cluster must share one database.
+    if (databaseUrl === undefined) problems.push('MAILSCOPE_CLUSTER=postgres: needs DATABASE_URL (all instances on one PostgreSQL; the embedded server serves one instance only)');
+  } else if (clusterText !== 'off') {
+    problems.push(`MAILSCOPE_CLUSTER=${JSON.stringify(clusterText)}: must be postgres or off`);
+  }
+
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     host, port, databaseUrl, dataDir, uploadLimitBytes: uploadMb * 1024 * 1024, adminPassword, logLevel, cookieSecure,
-    retentionDays: retention === 0 ? undefined : retention, agentToken,
+    retentionDays: retention === 0 ? undefined : retention, agentToken, cluster,
   };
 }

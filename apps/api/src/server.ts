@@ -16,6 +16,7 @@ import { AppEvents } from './services/app-events.ts';
 import { forwardingAgentControl } from './services/gateway.ts';
 import { startRetention } from './services/retention.ts';
 import type { RetentionJob } from './services/retention.ts';
+import type { PostgresCluster } from './socket/cluster.ts';
 import { SOCKET_MAX_MESSAGE_BYTES, attachSockets } from './socket/index.ts';
 
 async function main(): Promise<void> {
@@ -53,9 +54,17 @@ async function main(): Promise<void> {
   const retention: RetentionJob | undefined =
     config.retentionDays === undefined ? undefined : startRetention({ db, days: config.retentionDays, log: app.log.child({ component: 'retention' }) });
 
+  // MAILSCOPE_CLUSTER=postgres: the socket.io adapter on this database, loaded only then.
+  let cluster: PostgresCluster | undefined;
+  if (config.cluster === 'postgres') {
+    const { startPostgresCluster } = await import('./socket/cluster.ts');
+    cluster = await startPostgresCluster({ url: db.url, log: app.log.child({ component: 'cluster' }) });
+  }
   // Socket messages are bounded like HTTP bodies; the largest is an agent batch part (a mail).
-  const io = new Server(app.server, { maxHttpBufferSize: SOCKET_MAX_MESSAGE_BYTES, serveClient: false });
-  const gateway = await attachSockets(io, { app, db, config, events });
+  const io = new Server(app.server, {
+    maxHttpBufferSize: SOCKET_MAX_MESSAGE_BYTES, serveClient: false, ...(cluster === undefined ? {} : { adapter: cluster.adapter }),
+  });
+  const gateway = await attachSockets(io, { app, db, config, events }, { cluster: cluster !== undefined });
   agentControl.set(gateway.agentControl);
 
   let closing = false;
@@ -69,6 +78,7 @@ async function main(): Promise<void> {
       await new Promise<void>((resolve) => {
         void io.close(() => resolve());
       });
+      await cluster?.close();
       await app.close();
     } catch (e) {
       app.log.error({ err: e }, 'error while shutting down');
@@ -86,6 +96,7 @@ async function main(): Promise<void> {
     app.log.error({ err: e }, 'cannot listen');
     await retention?.stop();
     io.close();
+    await cluster?.close();
     await app.close();
     await db.close();
     process.exit(1);

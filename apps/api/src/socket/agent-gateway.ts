@@ -6,6 +6,12 @@
  * Everything an agent sends is untrusted: the token is checked against Agent.tokenHash (sha256)
  * before any event is accepted, every payload is validated, a bad batch is refused in its ack with
  * the reason (and logged) and none of it is stored, and an agent may only touch its own captures.
+ *
+ * With `cluster` (MAILSCOPE_CLUSTER, socket/cluster.ts) the agent may be connected to another API
+ * instance: each agent socket joins the room `agent:<id>`, commands for an agent not connected here
+ * are broadcast to that room with acknowledgements (the adapter relays the agent's ack back), and
+ * `connected` also knows the agents of the other instances (fetchSockets(), refreshed when an
+ * instance says its agents changed and every `presenceRefreshMs`).
  */
 import { createHash } from 'node:crypto';
 import type { Database } from '@mailscope/db';
@@ -20,7 +26,9 @@ import type {
   MailModuleSettings,
   ServerToAgentEvents,
 } from '@mailscope/shared';
-import { INVALID_AGENT_TOKEN, validateBatch, validateCaptureImport, validateCaptureStatus, validateCommandAck, validateHello } from '@mailscope/shared';
+import {
+  INVALID_AGENT_TOKEN, validateBatch, validateCaptureImport, validateCaptureStatus, validateCommandAck, validateHello, validateMailSettingsPayload,
+} from '@mailscope/shared';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Namespace, Socket } from 'socket.io';
 import type { AgentControl, CaptureStartRequest } from '../services/agent-control.ts';
@@ -37,8 +45,16 @@ export interface AgentSocketData {
   greeted: boolean;
 }
 
-export type AgentNamespace = Namespace<AgentToServerEvents, ServerToAgentEvents, Record<string, never>, AgentSocketData>;
-type AgentSocket = Socket<AgentToServerEvents, ServerToAgentEvents, Record<string, never>, AgentSocketData>;
+/** Between API instances of a cluster, on /agent (serverSideEmit). */
+export interface AgentInterServerEvents {
+  /** An agent connected to or disconnected from the sending instance. */
+  'agents-changed': () => void;
+  /** The settings changed on the sending instance (it pushed them to every agent already). */
+  'settings-changed': (settings: MailModuleSettings) => void;
+}
+
+export type AgentNamespace = Namespace<AgentToServerEvents, ServerToAgentEvents, AgentInterServerEvents, AgentSocketData>;
+type AgentSocket = Socket<AgentToServerEvents, ServerToAgentEvents, AgentInterServerEvents, AgentSocketData>;
 
 export interface AgentGatewayOptions {
   readonly db: Database;
@@ -48,6 +64,15 @@ export interface AgentGatewayOptions {
   readonly broadcaster: UiBroadcaster;
   /** How long `capture:start` / `capture:stop` wait for the agent's ack; default 10 s. */
   readonly commandTimeoutMs?: number;
+  /** Several API instances share the socket.io adapter (see the top of this file); default false. */
+  readonly cluster?: boolean;
+  /** Cluster: period of the full refresh of the other instances' agents, ms; default 5000. */
+  readonly presenceRefreshMs?: number;
+}
+
+/** The room of an agent's socket (cluster only). */
+export function agentRoom(agentId: string): string {
+  return `agent:${agentId}`;
 }
 
 /** Capture.error of a live capture whose agent came back without it. */
@@ -66,9 +91,26 @@ export class AgentGateway implements AgentControl {
   /** Captures whose `capture:start` is on its way to the agent: a hello meanwhile does not list them yet. */
   private readonly starting = new Set<string>();
   private readonly timeoutMs: number;
+  private readonly cluster: boolean;
+  /** Cluster: agents connected to the other instances, as the last fetchSockets() saw them. */
+  private remoteAgents = new Set<string>();
+  private presence: { running: boolean; again: boolean } = { running: false, again: false };
+  private readonly presenceTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly nsp: AgentNamespace, private readonly opts: AgentGatewayOptions) {
     this.timeoutMs = opts.commandTimeoutMs ?? 10_000;
+    this.cluster = opts.cluster ?? false;
+    if (this.cluster) {
+      nsp.on('agents-changed', () => this.refreshPresence());
+      nsp.on('settings-changed', (settings) => {
+        const checked = validateMailSettingsPayload(settings);
+        if (checked.ok) opts.settings.set(checked.value);
+        else opts.log.warn({ error: checked.error }, 'cluster: invalid settings from another instance ignored');
+      });
+      // Also catches what no event announces: an instance that died with its agents.
+      this.presenceTimer = setInterval(() => this.refreshPresence(), opts.presenceRefreshMs ?? 5000);
+      this.presenceTimer.unref();
+    }
     nsp.use((socket, next) => {
       void this.authenticate(socket).then(
         (ok) => next(ok ? undefined : new Error(INVALID_AGENT_TOKEN)),
@@ -83,21 +125,23 @@ export class AgentGateway implements AgentControl {
 
   /** Pushes new settings to every connected agent. */
   pushSettings(settings: MailModuleSettings): void {
+    // Cluster: this broadcast reaches the agents of every instance; the other instances only need
+    // the new settings for their own ingest and hello acks.
     this.nsp.emit('settings', settings);
+    if (this.cluster) this.nsp.serverSideEmit('settings-changed', settings);
   }
 
   connected(agentId: string): boolean {
-    return this.sockets.has(agentId);
+    return this.sockets.has(agentId) || this.remoteAgents.has(agentId);
   }
 
   async start(agentId: string, request: CaptureStartRequest): Promise<void> {
-    const socket = this.sockets.get(agentId);
-    if (socket === undefined) throw new AgentNotConnectedError();
+    const target = this.target(agentId);
     this.owners.set(request.captureId, agentId);
     const payload: CaptureStartPayload = { captureId: request.captureId, interface: request.interface, filter: request.filter };
     this.starting.add(request.captureId);
     try {
-      await this.command(socket, 'capture:start', payload);
+      await this.command(target, 'capture:start', payload);
     } finally {
       this.starting.delete(request.captureId);
     }
@@ -105,24 +149,79 @@ export class AgentGateway implements AgentControl {
 
   async stop(captureId: string): Promise<void> {
     const agentId = await this.ownerOf(captureId);
-    const socket = agentId === null ? undefined : this.sockets.get(agentId);
-    if (socket === undefined) throw new AgentNotConnectedError();
-    await this.command(socket, 'capture:stop', { captureId });
+    if (agentId === null) throw new AgentNotConnectedError();
+    await this.command(this.target(agentId), 'capture:stop', { captureId });
   }
 
-  private async command(socket: AgentSocket, event: 'capture:start' | 'capture:stop', payload: CaptureStartPayload | { captureId: string }): Promise<void> {
+  /** Stops the cluster presence refresh; the sockets are disconnected by the caller. */
+  close(): void {
+    if (this.presenceTimer !== undefined) clearInterval(this.presenceTimer);
+  }
+
+  /** The agent's socket here; in a cluster otherwise its id (its room, wherever it is connected). */
+  private target(agentId: string): AgentSocket | string {
+    const socket = this.sockets.get(agentId);
+    if (socket !== undefined) return socket;
+    if (this.cluster) return agentId;
+    throw new AgentNotConnectedError();
+  }
+
+  private async command(target: AgentSocket | string, event: 'capture:start' | 'capture:stop', payload: CaptureStartPayload | { captureId: string }): Promise<void> {
     let ack: unknown;
     try {
-      ack = event === 'capture:start'
-        ? await socket.timeout(this.timeoutMs).emitWithAck('capture:start', payload as CaptureStartPayload)
-        : await socket.timeout(this.timeoutMs).emitWithAck('capture:stop', payload);
-    } catch {
+      if (typeof target === 'string') ack = await this.remoteCommand(target, event, payload);
+      else {
+        ack = event === 'capture:start'
+          ? await target.timeout(this.timeoutMs).emitWithAck('capture:start', payload as CaptureStartPayload)
+          : await target.timeout(this.timeoutMs).emitWithAck('capture:stop', payload);
+      }
+    } catch (e) {
+      if (e instanceof AgentNotConnectedError) throw e;
       throw new Error(`agent did not answer ${event} within ${this.timeoutMs / 1000} s`);
     }
     const checked = validateCommandAck(ack);
     if (!checked.ok) throw new Error(`agent answered ${event} with an invalid ack`);
     const res = checked.value as CommandAck;
     if (!res.ok) throw new Error(`agent refused ${event}: ${res.error}`);
+  }
+
+  /**
+   * Cluster: the command to the agent's room with acknowledgements. The adapter knows how many
+   * instances there are: it resolves once each has said how many sockets of the room it has and
+   * those answered (none anywhere: [] at once), and rejects after the timeout when the agent or an
+   * instance does not answer. Two sockets of one agent exist only for a moment (a new connection
+   * disconnects the older ones, see onConnection): an 'ok' ack wins.
+   */
+  private async remoteCommand(agentId: string, event: 'capture:start' | 'capture:stop', payload: CaptureStartPayload | { captureId: string }): Promise<unknown> {
+    const room = this.nsp.to(agentRoom(agentId)).timeout(this.timeoutMs);
+    const acks: unknown[] = event === 'capture:start'
+      ? await room.emitWithAck('capture:start', payload as CaptureStartPayload)
+      : await room.emitWithAck('capture:stop', payload);
+    if (acks.length === 0) throw new AgentNotConnectedError();
+    return acks.find((a) => validateCommandAck(a).ok && (a as CommandAck).ok) ?? acks[0];
+  }
+
+  /** Cluster: re-reads which agents the other instances have; one refresh at a time, then one more if asked meanwhile. */
+  private refreshPresence(): void {
+    if (this.presence.running) {
+      this.presence.again = true;
+      return;
+    }
+    this.presence = { running: true, again: false };
+    void this.nsp.fetchSockets().then(
+      (sockets) => {
+        const remote = new Set<string>();
+        for (const s of sockets) if (!this.nsp.sockets.has(s.id)) remote.add(s.data.agentId);
+        this.remoteAgents = remote;
+      },
+      // An instance that stopped answering: the adapter drops it after its heartbeat timeout; until
+      // then the previous view stands.
+      (e: unknown) => this.opts.log.debug({ err: e }, 'cluster: could not list the agents of the other instances'),
+    ).finally(() => {
+      const again = this.presence.again;
+      this.presence = { running: false, again: false };
+      if (again) this.refreshPresence();
+    });
   }
 
   private async authenticate(socket: AgentSocket): Promise<boolean> {
@@ -150,10 +249,17 @@ export class AgentGateway implements AgentControl {
     const previous = this.sockets.get(agentId);
     if (previous !== undefined && previous.id !== socket.id) previous.disconnect(true);
     this.sockets.set(agentId, socket);
+    if (this.cluster) {
+      void socket.join(agentRoom(agentId));
+      // Its older connection on another instance (the agent reconnected here): one socket per agent.
+      this.nsp.in(agentRoom(agentId)).except(socket.id).disconnectSockets(true);
+      this.nsp.serverSideEmit('agents-changed');
+    }
     log.info({ address: socket.handshake.address }, 'agent connected');
 
     socket.on('disconnect', (reason) => {
       if (this.sockets.get(agentId) === socket) this.sockets.delete(agentId);
+      if (this.cluster) this.nsp.serverSideEmit('agents-changed');
       log.info({ reason }, 'agent disconnected');
     });
 

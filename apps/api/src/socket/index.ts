@@ -34,6 +34,14 @@ export interface AttachOptions {
   readonly commandTimeoutMs?: number;
   /** Stats tick period on /ui (ms); default 1 s. */
   readonly tickMs?: number;
+  /**
+   * `io` has the cluster adapter (MAILSCOPE_CLUSTER, socket/cluster.ts): the /agent gateway reaches
+   * agents connected to the other instances. /ui needs nothing more: its broadcasts go through the
+   * adapter to every instance's browsers. Default false.
+   */
+  readonly cluster?: boolean;
+  /** Cluster: period of the full refresh of which agents the other instances have (ms); default 5 s. */
+  readonly presenceRefreshMs?: number;
 }
 
 export async function attachSockets(io: Server, deps: GatewayDeps, options: AttachOptions = {}): Promise<AttachedGateway> {
@@ -51,6 +59,8 @@ export async function attachSockets(io: Server, deps: GatewayDeps, options: Atta
   const agents = new AgentGateway(io.of('/agent') as AgentNamespace, {
     db, log: log.child({ ns: '/agent' }), ingest, settings, broadcaster: ui,
     ...(options.commandTimeoutMs === undefined ? {} : { commandTimeoutMs: options.commandTimeoutMs }),
+    ...(options.cluster === true ? { cluster: true } : {}),
+    ...(options.presenceRefreshMs === undefined ? {} : { presenceRefreshMs: options.presenceRefreshMs }),
   });
   const uploads = new UploadService({ db, log: log.child({ component: 'uploads' }), ingest, settings, broadcaster: ui });
   await app.register(uploadRoutes, { prefix: '/api', uploads, tempDir: join(config.dataDir, 'uploads'), limitBytes: config.uploadLimitBytes });
@@ -82,6 +92,7 @@ export async function attachSockets(io: Server, deps: GatewayDeps, options: Atta
       events.off('capture-changed', onCapture);
       await uploads.close();
       ui.close();
+      agents.close();
       io.of('/agent').disconnectSockets(true);
     },
   };
