@@ -54,6 +54,22 @@ export class ApiSession {
     return (await res.json()) as T;
   }
 
+  /**
+   * Turns Save Mail on when the settings were never saved (a fresh install, defaults: off), so the
+   * demo's mail can be opened and downloaded; a choice someone saved is left alone. Resolves to
+   * whether it changed them.
+   */
+  async saveMailOnFreshInstall(): Promise<boolean> {
+    const current = await this.json<{ settings: Record<string, unknown> & { saveMail: boolean }; updatedAt: string | null }>('/api/settings');
+    if (current.updatedAt !== null || current.settings.saveMail) return false;
+    await this.json('/api/settings', {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ...current.settings, saveMail: true }),
+    });
+    return true;
+  }
+
   /** Uploaded captures of that file name that did not fail. */
   async uploadsNamed(fileName: string): Promise<{ id: string; status: string }[]> {
     const { captures } = await this.json<{ captures: { id: string; fileName: string | null; status: string }[] }>('/api/captures?source=upload&limit=500');

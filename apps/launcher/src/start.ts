@@ -196,6 +196,7 @@ class Launcher {
           say('--demo: the demo capture is there already');
           return;
         }
+        if (await session.saveMailOnFreshInstall()) say('--demo: Save Mail turned on (a fresh install) so the demo mail can be opened and downloaded; Settings turns it off');
         say(`--demo: importing ${DEMO_NAME}`);
         const id = await session.upload(DEMO_FILE);
         const result = await session.waitForUpload(id, 120_000);

@@ -220,6 +220,16 @@ test('npm start -- --demo from a clean clone: URL, sign-in through the web, demo
     const cookie = await signIn(web, b1.password);
     const { sessions } = await getJson<{ sessions: SessionRow[] }>(`${web}/api/sessions?limit=100`, cookie);
     assert.deepEqual(sessions.map((s) => s.outcome).sort(), ['auth-failed', 'delivered', 'rejected', 'retrieved'], 'the demo capture\'s sessions');
+    // A fresh install's demo turns Save Mail on: its mails open and download as .eml.
+    assert.match(first.output, /--demo: Save Mail turned on/);
+    const { mails } = await getJson<{ mails: { id: string }[] }>(`${web}/api/mails?limit=100`, cookie);
+    assert.equal(mails.length, 2);
+    for (const m of mails) {
+      const raw = await fetch(`${web}/api/mails/${m.id}/raw`, { headers: { cookie } });
+      assert.equal(raw.status, 200, `mail ${m.id} downloads`);
+      assert.match(raw.headers.get('content-type') ?? '', /^message\/rfc822/);
+      assert.match(await raw.text(), /^[\s\S]*\r\n\r\n/, 'a mail: headers, a blank line, a body');
+    }
     // The local agent registered itself with the token npm start made, and is connected.
     await until('the local agent to connect', 60_000, async () => {
       const { agents } = await getJson<{ agents: { name: string; connected: boolean }[] }>(`${web}/api/agents`, cookie);
