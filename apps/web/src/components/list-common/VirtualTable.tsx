@@ -22,6 +22,9 @@ export interface VirtualTableControl {
   scrollToTop(): void;
   scrollToIndex(index: number): void;
   isAtTop(): boolean;
+  /** The list's scroll offset in px (the last one seen, also after the list left the page). */
+  scrollOffset(): number;
+  scrollToOffset(top: number): void;
   /** The row element at `index`, when it is rendered. */
   rowElement(index: number): HTMLElement | null;
 }
@@ -67,6 +70,7 @@ export function VirtualTable<T>(props: VirtualTableProps<T>) {
   const { rows, hasMore, loading, error, onEndReached } = props;
   const scrollRef = useRef<HTMLDivElement | null>(null);
   const atTop = useRef(true);
+  const lastOffset = useRef(0);
   const footer = hasMore || loading || error !== null;
   // Both must keep their identity between renders: a new getItemKey makes the virtualizer
   // recompute the position of every row (100,000 of them) on each scroll frame.
@@ -114,6 +118,10 @@ export function VirtualTable<T>(props: VirtualTableProps<T>) {
       },
       scrollToIndex: (index) => virtualizer.scrollToIndex(index, { align: 'auto' }),
       isAtTop: () => atTop.current,
+      scrollOffset: () => lastOffset.current,
+      scrollToOffset: (top) => {
+        scrollRef.current?.scrollTo({ top });
+      },
       rowElement: (index) => scrollRef.current?.querySelector<HTMLElement>(`[data-index="${index}"]`) ?? null,
     };
   });
@@ -129,6 +137,7 @@ export function VirtualTable<T>(props: VirtualTableProps<T>) {
   const onScroll = () => {
     const el = scrollRef.current;
     if (el === null) return;
+    lastOffset.current = el.scrollTop;
     const top = el.scrollTop < ROW_HEIGHT / 2;
     if (top !== atTop.current) {
       atTop.current = top;

@@ -61,6 +61,17 @@ export class KeysetStore<T> {
     if (fetchPage !== null) void this.load(null);
   }
 
+  /** Takes `rows` and `next` as they were (a list the user comes back to), without loading. */
+  restore(fetchPage: FetchPage<T>, rows: readonly T[], next: string | null): void {
+    this.generation++;
+    this.controller?.abort();
+    this.controller = null;
+    this.ids.clear();
+    for (const r of rows) this.ids.add(this.idOf(r));
+    this.fetchPage = fetchPage;
+    this.set({ rows, next, ready: true, loading: false, error: null });
+  }
+
   /** Loads the next page unless one is loading or none is left; after an error, retries. */
   loadMore(): void {
     const s = this.state;
@@ -131,20 +142,46 @@ export class KeysetStore<T> {
   }
 }
 
+/** Lists left recently, by memory key: coming back (Back from a session) shows them as they were. */
+const remembered = new Map<string, { rows: readonly unknown[]; next: string | null; at: number }>();
+const REMEMBER_MS = 10 * 60_000;
+const REMEMBER_LISTS = 8;
+
 /**
  * The rows of `key`'s query: the first page is loaded whenever `key` changes (null: no query,
- * e.g. while a filter is invalid), further pages by `store.loadMore()`.
+ * e.g. while a filter is invalid), further pages by `store.loadMore()`. With `memoryKey`, the
+ * rows loaded when the list goes away are kept for a while, and the same key within REMEMBER_MS
+ * starts from them instead of the first page: `restored` says so, for the page to put the scroll
+ * position back and look for what arrived meanwhile.
  */
-export function useKeysetList<T>(key: string | null, fetchPage: FetchPage<T>, idOf: (row: T) => string): KeysetState<T> & { store: KeysetStore<T> } {
+export function useKeysetList<T>(key: string | null, fetchPage: FetchPage<T>, idOf: (row: T) => string, memoryKey?: string): KeysetState<T> & { store: KeysetStore<T>; restored: boolean } {
   const [store] = useState(() => new KeysetStore<T>(idOf));
+  const [restored, setRestored] = useState(false);
   const fetchRef = useRef(fetchPage);
   useEffect(() => {
     fetchRef.current = fetchPage;
   });
   useEffect(() => {
-    store.reset(key === null ? null : (cursor, signal) => fetchRef.current(cursor, signal));
-    return () => store.abort();
-  }, [key, store]);
+    const fetch: FetchPage<T> = (cursor, signal) => fetchRef.current(cursor, signal);
+    const memo = memoryKey === undefined || key === null ? undefined : `${memoryKey}|${key}`;
+    const kept = memo === undefined ? undefined : remembered.get(memo);
+    if (key !== null && memo !== undefined && kept !== undefined && Date.now() - kept.at < REMEMBER_MS) {
+      remembered.delete(memo);
+      store.restore(fetch, kept.rows as readonly T[], kept.next);
+      setRestored(true);
+    } else {
+      store.reset(key === null ? null : fetch);
+      setRestored(false);
+    }
+    return () => {
+      store.abort();
+      const s = store.getSnapshot();
+      if (memo === undefined || !s.ready || s.error !== null || s.rows.length === 0) return;
+      remembered.delete(memo);
+      remembered.set(memo, { rows: s.rows, next: s.next, at: Date.now() });
+      while (remembered.size > REMEMBER_LISTS) remembered.delete(remembered.keys().next().value as string);
+    };
+  }, [key, store, memoryKey]);
   const state = useSyncExternalStore(store.subscribe, store.getSnapshot, store.getSnapshot);
-  return { ...state, store };
+  return { ...state, store, restored };
 }

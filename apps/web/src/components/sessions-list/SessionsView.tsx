@@ -1,14 +1,14 @@
 'use client';
 /** The Sessions page: filters (in the URL), the virtualised table paged from the API, live inserts. */
 import Link from 'next/link';
-import { useCallback, useMemo, useRef, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { api, qs } from '@/lib/api';
 import { formatCount } from '@/lib/format';
 import { CaptureChip } from '../list-common/CaptureChip';
 import { DebouncedField, SelectField } from '../list-common/FilterFields';
 import { useKeysetList, type Page } from '../list-common/use-keyset-list';
 import { useUrlFilters } from '../list-common/use-url-filters';
-import type { VirtualTableControl } from '../list-common/VirtualTable';
+import { ROW_HEIGHT, type VirtualTableControl } from '../list-common/VirtualTable';
 import { microsToLocal, parseAddress, parseLocalTime, parseMaxLength, parsePort } from '../list-common/validate';
 import styles from '../list-common/list.module.css';
 import { OUTCOMES, SESSION_FILTER_KEYS, parseSessionFilters, type Outcome, type SessionRow } from './session-filters';
@@ -17,6 +17,9 @@ import { useLiveSessions } from './use-live-sessions';
 
 /** Rows per request: a screenful many times over, a few hundred KB at most. */
 const PAGE_SIZE = 200;
+
+/** Where each list was scrolled when the user left it (by list key), for Back from a session. */
+const scrollMemory = new Map<string, number>();
 
 const parseUser = parseMaxLength(256);
 const parseText = parseMaxLength(200);
@@ -35,10 +38,55 @@ export function SessionsView() {
     },
     [filters.query],
   );
-  const list = useKeysetList<SessionRow>(listKey, fetchPage, (s) => s.id);
+  const list = useKeysetList<SessionRow>(listKey, fetchPage, (s) => s.id, 'sessions');
   const { store } = list;
 
   const control = useRef<VirtualTableControl | null>(null);
+  // The table's control as last seen: its scroll offset is still readable once the table is gone.
+  const lastControl = useRef<VirtualTableControl | null>(null);
+  useEffect(() => {
+    if (control.current !== null) lastControl.current = control.current;
+  });
+  useEffect(
+    () => () => {
+      const c = lastControl.current;
+      if (c !== null) scrollMemory.set(listKey, c.scrollOffset());
+    },
+    [listKey],
+  );
+  // Back to a remembered list: what arrived meanwhile goes on top, and the rows the user was
+  // looking at stay where they were (rows have a fixed height).
+  const restored = list.restored;
+  const query = filters.query;
+  useEffect(() => {
+    if (!restored) return;
+    const top = scrollMemory.get(listKey) ?? 0;
+    const newest = store.getSnapshot().rows[0];
+    let cancelled = false;
+    void (async () => {
+      let added = 0;
+      if (newest !== undefined) {
+        try {
+          const from = Math.max(Number(query.from ?? 0), newest.startTs);
+          const res = await api<{ sessions: SessionRow[]; next: string | null }>(`/sessions${qs({ ...query, from, limit: PAGE_SIZE })}`);
+          if (cancelled) return;
+          if (res.next !== null) {
+            // More arrived than one page: start again from the newest.
+            setReloads((n) => n + 1);
+            return;
+          }
+          added = store.prepend(res.sessions).length;
+        } catch {
+          // The list stays as it was; live updates go on.
+        }
+      }
+      if (cancelled) return;
+      requestAnimationFrame(() => control.current?.scrollToOffset(top === 0 ? 0 : top + added * ROW_HEIGHT));
+    })();
+    return () => {
+      cancelled = true;
+    };
+  }, [restored, listKey, store, query]);
   const live = useLiveSessions({
     store,
     ready: list.ready && list.error === null,
