@@ -17,9 +17,9 @@ import { INVALID_AGENT_TOKEN, validateBatch, validateCaptureStatus, validateHell
 import { AgentRunner } from '../src/agent-runner.ts';
 import { Spool } from '../src/spool/spool.ts';
 import { sendMail, sleep, startSmtpServer } from './helpers/mail-servers.ts';
-import { liveTestOptions } from './helpers/prereq.ts';
+import { requireLiveCapture } from './helpers/prereq.ts';
 
-const live = liveTestOptions();
+requireLiveCapture();
 const BIN = join(dirname(fileURLToPath(import.meta.url)), '../bin/mailscope-agent.js');
 const TOKEN = 'agent-token-1';
 const CAPTURE = '00000000-0000-4000-8000-0000000000c1';
@@ -118,7 +118,7 @@ test('run: the API refusing the token is a clear message and exit code 1', async
   assert.match(stderr, /refused the agent token: check --token/);
 });
 
-test('run: capture started on lo from the API, sessions arrive; the API killed mid-capture and restarted: every record exactly once', live, async (t) => {
+test('run: capture started on lo from the API, sessions arrive; the API killed mid-capture and restarted: every record exactly once', async (t) => {
   const smtp = await startSmtpServer(2525);
   t.after(() => smtp.close());
   const api = new FakeApi();
@@ -171,7 +171,7 @@ test('run: capture started on lo from the API, sessions arrive; the API killed m
   await api.stop();
 });
 
-test('run: capture:start errors come back in the ack and the agent keeps running', live, async (t) => {
+test('run: capture:start errors come back in the ack and the agent keeps running', async (t) => {
   const api = new FakeApi();
   await api.start();
   t.after(() => api.stop());
@@ -192,7 +192,7 @@ test('run: capture:start errors come back in the ack and the agent keeps running
   assert.equal(await exited, 0);
 });
 
-test('capture errors: no permission (CAP_NET_RAW dropped) and libpcap missing are named with the fix', live, async () => {
+test('capture errors: no permission (CAP_NET_RAW dropped) and libpcap missing are named with the fix', async () => {
   const script = `import { LiveCapture } from ${JSON.stringify(join(dirname(fileURLToPath(import.meta.url)), '../src/capture/live-capture.ts'))};
 try { LiveCapture.open({ device: 'lo', filter: 'tcp', onFrame: () => {} }).close(); console.log('opened'); } catch (e) { console.log(e.code + ': ' + e.message); }`;
   const run = (cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env) =>

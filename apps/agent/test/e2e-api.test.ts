@@ -24,10 +24,10 @@ import { AgentRunner } from '../src/agent-runner.ts';
 import { decodeBatch } from '../src/spool/batch-codec.ts';
 import { Spool } from '../src/spool/spool.ts';
 import { curlRetr, pop3Message, sendMail, sleep, startPop3Server, startSmtpServer } from './helpers/mail-servers.ts';
-import { liveTestOptions } from './helpers/prereq.ts';
+import { requireLiveCapture } from './helpers/prereq.ts';
 import { ADMIN_PASSWORD, startRealApi, type RealApi } from './helpers/real-api.ts';
 
-const live = liveTestOptions();
+requireLiveCapture();
 const BIN = join(dirname(fileURLToPath(import.meta.url)), '../bin/mailscope-agent.js');
 
 
@@ -148,7 +148,7 @@ function spooled(dir: string): ReturnType<typeof decodeBatch>[] {
 
 for (const server of await testServers()) {
   describe(`agent -> real API (${server.name})`, () => {
-    test('capture on lo started through POST /api/captures: SMTP with AUTH LOGIN and POP3 arrive as sessions, timeline and the mail byte for byte', live, async (t) => {
+    test('capture on lo started through POST /api/captures: SMTP with AUTH LOGIN and POP3 arrive as sessions, timeline and the mail byte for byte', async (t) => {
       const smtp = await startSmtpServer(2525);
       t.after(() => smtp.close());
       const pop3 = await startPop3Server(1110, [pop3Message('Fetched over POP3')]);
@@ -208,7 +208,7 @@ for (const server of await testServers()) {
       assert.equal(await agent.exited, 0);
     });
 
-    test('the API closed mid-capture and started again on the same database: every session arrives exactly once', live, async (t) => {
+    test('the API closed mid-capture and started again on the same database: every session arrives exactly once', async (t) => {
       const smtp = await startSmtpServer(2525);
       t.after(() => smtp.close());
       const pop3 = await startPop3Server(1110, [pop3Message('During the outage')]);
@@ -267,7 +267,7 @@ for (const server of await testServers()) {
       assert.equal(await agent.exited, 0);
     });
 
-    test('the agent process killed with batches in its spool, a new one on the same spool: the session arrives once, the old capture ends stopped', live, async (t) => {
+    test('the agent process killed with batches in its spool, a new one on the same spool: the session arrives once, the old capture ends stopped', async (t) => {
       const smtp = await startSmtpServer(2525);
       t.after(() => smtp.close());
       const url = await freshDatabase(server);

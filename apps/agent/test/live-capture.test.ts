@@ -9,9 +9,9 @@ import { CapturePipeline } from '../src/capture/capture-pipeline.ts';
 import { LiveCapture } from '../src/capture/live-capture.ts';
 import { Spool } from '../src/spool/spool.ts';
 import { curlRetr, pop3Message, sendMail, sleep, startPop3Server, startSmtpServer } from './helpers/mail-servers.ts';
-import { liveTestOptions } from './helpers/prereq.ts';
+import { requireLiveCapture } from './helpers/prereq.ts';
 
-const live = liveTestOptions();
+requireLiveCapture();
 
 function tempDir(t: { after: (fn: () => void) => void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'mailscope-live-'));
@@ -45,7 +45,7 @@ function sessionTimeline(events: readonly AnalyzerEvent[], sessionId: number): T
   return events.filter((e): e is TimelineEvent => e.type === 'timeline' && e.sessionId === sessionId);
 }
 
-test('live capture on lo: nodemailer -> smtp-server on 2525 with AUTH LOGIN gives the dialogue and the mail byte for byte', live, async (t) => {
+test('live capture on lo: nodemailer -> smtp-server on 2525 with AUTH LOGIN gives the dialogue and the mail byte for byte', async (t) => {
   const smtp = await startSmtpServer(2525);
   t.after(() => smtp.close());
   const { events, spool } = await captureDuring(t, SETTINGS, async () => {
@@ -84,7 +84,7 @@ test('live capture on lo: nodemailer -> smtp-server on 2525 with AUTH LOGIN give
   assert.deepEqual(batches.map((b) => b.seq), batches.map((_, i) => i), 'batches numbered from 0');
 });
 
-test('live capture on lo: curl POP3 client against the POP3 server on 1110 gives USER/PASS/RETR/QUIT and the mail', live, async (t) => {
+test('live capture on lo: curl POP3 client against the POP3 server on 1110 gives USER/PASS/RETR/QUIT and the mail', async (t) => {
   const message = pop3Message('Live POP3');
   const pop3 = await startPop3Server(1110, [message]);
   t.after(() => pop3.close());
@@ -108,7 +108,7 @@ test('live capture on lo: curl POP3 client against the POP3 server on 1110 gives
   assert.equal(mails[0]!.direction, 'retrieved');
 });
 
-test('settings change during a capture: POP3 port 1110 added is captured from then on, the SMTP session in flight goes on', live, async (t) => {
+test('settings change during a capture: POP3 port 1110 added is captured from then on, the SMTP session in flight goes on', async (t) => {
   const smtp = await startSmtpServer(2525);
   const pop3 = await startPop3Server(1110, [pop3Message('after the change')]);
   t.after(() => smtp.close());
@@ -141,7 +141,7 @@ test('settings change during a capture: POP3 port 1110 added is captured from th
   assert.deepEqual(frameNos, frameNos.map((_, i) => i + 1), 'frames numbered 1..n without holes or repeats');
 });
 
-test('LiveCapture.setFilter with a filter that does not compile keeps the running capture', live, async () => {
+test('LiveCapture.setFilter with a filter that does not compile keeps the running capture', async () => {
   const frames: number[] = [];
   const capture = LiveCapture.open({ device: 'lo', filter: 'tcp port 2525', onFrame: (f) => frames.push(f.no) });
   try {

@@ -25,7 +25,6 @@ test.afterAll(async () => {
 
 test('SMTP on lo: live row, dialogue, masked AUTH, .eml byte for byte', async ({ page }) => {
   const s = stack();
-  test.skip(s.liveSkip !== null, s.liveSkip ?? '');
   test.setTimeout(120_000);
   // 2525 is an SMTP port for the agent, and the mail's bytes are kept (Save Mail).
   const current = await rest.get<{ settings: { smtpPorts: number[] } }>('/settings');

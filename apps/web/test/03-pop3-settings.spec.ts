@@ -51,7 +51,6 @@ test('POP3 ports from the Settings page: a POP3 session on 1110 with USER PASS S
   await page.reload();
   await expect(page.getByTestId('settings-pop3Ports')).toHaveValue('110;1110');
 
-  test.skip(s.liveSkip !== null, s.liveSkip ?? '');
   pop3 = await startPop3Server(s.pop3Port, [pop3Message('Fetched in the browser test')]);
   // The capture through the API (spec 2 covers starting one from the Overview).
   const capture = await rest.json<{ id: string }>('POST', '/captures', { agentId: s.agent!.id, interface: 'lo', filter: `tcp port ${s.pop3Port}` });

@@ -1,6 +1,6 @@
 /**
- * Live tests need root (or CAP_NET_RAW) and the loopback interface. Outside CI a missing
- * prerequisite skips them with the reason; under CI (`CI=true`, which runs as root) it fails them.
+ * Live tests need root (or CAP_NET_RAW) and the loopback interface. A missing prerequisite fails
+ * them with the reason (a skipped test would hide what was not tested).
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -21,12 +21,8 @@ function missing(): string | undefined {
   return undefined;
 }
 
-/** `{ skip }` for node:test's options: a reason outside CI, false under CI (after failing the assertion). */
-export function liveTestOptions(): { skip: string | false } {
+/** Fails (the calling test file) with the reason when live capture cannot run here. */
+export function requireLiveCapture(): void {
   const reason = missing();
-  if (reason === undefined) return { skip: false };
-  if (process.env.CI === 'true') {
-    assert.fail(`CI runs the live-capture tests: ${reason}`);
-  }
-  return { skip: reason };
+  if (reason !== undefined) assert.fail(`the live-capture tests need root (or CAP_NET_RAW on node) and lo: ${reason}`);
 }
