@@ -28,6 +28,21 @@ export const UuidParam = Type.String({ pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-
 /** Page size of list endpoints: default 50, at most 500 (a page stays a few hundred KB). */
 export const Limit = Type.Integer({ minimum: 1, maximum: 500, default: 50 });
 
+/** `ids=` of a list: the rows a page's live events announced since it last looked (a burst). */
+export const MAX_LIST_IDS = 100;
+
+/** `ids=` of a list endpoint: comma-separated BigInt ids, at most MAX_LIST_IDS; `parseIdList` reads it. */
+export function IdList(what: string) {
+  return Type.String({
+    pattern: `^[0-9]{1,18}(,[0-9]{1,18}){0,${MAX_LIST_IDS - 1}}$`,
+    description: `comma-separated ${what} ids, at most ${MAX_LIST_IDS}: the rows live events announced, with the other filters applied`,
+  });
+}
+
+export function parseIdList(ids: string): bigint[] {
+  return ids.split(',').map(BigInt);
+}
+
 /** Opaque paging cursor returned as `next` by the previous page. */
 export const Cursor = Type.String({ maxLength: 200, description: 'the `next` value of the previous page' });
 

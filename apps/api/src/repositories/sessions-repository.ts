@@ -2,6 +2,7 @@
 import type { Database, Prisma } from '@mailscope/db';
 import { badRequest } from '../http-errors.ts';
 import { DIGITS, decodeCursor, encodeCursor, parseTimeBound } from './paging.ts';
+import { parseIdList } from '../schemas.ts';
 
 export interface SessionFilter {
   readonly from?: string | undefined;
@@ -80,7 +81,7 @@ function whereOf(f: SessionFilter): Prisma.SessionWhereInput {
   if (f.protocol !== undefined) and.push({ protocol: f.protocol });
   if (f.outcome !== undefined) and.push({ outcome: f.outcome });
   if (f.captureId !== undefined) and.push({ captureId: f.captureId });
-  if (f.ids !== undefined) and.push({ id: { in: f.ids.split(',').map(BigInt) } });
+  if (f.ids !== undefined) and.push({ id: { in: parseIdList(f.ids) } });
   if (f.address !== undefined) and.push({ OR: [{ clientAddr: f.address }, { serverAddr: f.address }] });
   if (f.port !== undefined) and.push({ OR: [{ clientPort: f.port }, { serverPort: f.port }] });
   if (f.user !== undefined) and.push({ authUser: f.user });

@@ -12,7 +12,7 @@ import { currentUser } from '../auth/auth-hooks.ts';
 import { notFound } from '../http-errors.ts';
 import { DIGITS, decodeCursor, encodeCursor } from '../repositories/paging.ts';
 import { audit } from '../services/audit.ts';
-import { BigIdParam, Cursor, Limit, commonErrors } from '../schemas.ts';
+import { BigIdParam, Cursor, IdList, Limit, commonErrors, parseIdList } from '../schemas.ts';
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 
@@ -23,8 +23,6 @@ const MAX_BODY_CHARS = 512 * 1024;
 const MAX_HEADERS = 1000;
 /** One header value; longer ones (a folded DKIM key is ~1 KB) are cut. */
 const MAX_HEADER_VALUE_CHARS = 16 * 1024;
-/** `ids` of the list: the mails the live `mail` event announced since the page last looked (a burst). */
-const MAX_LIST_IDS = 100;
 
 const MailRow = Type.Object({
   id: Type.String(),
@@ -92,7 +90,7 @@ export const mailRoutes: FastifyPluginAsyncTypebox = async (app) => {
         q: Type.Optional(Type.String({ maxLength: 200 })),
         sessionId: Type.Optional(BigIdParam),
         direction: Type.Optional(Type.Union([Type.Literal('sent'), Type.Literal('retrieved')])),
-        ids: Type.Optional(Type.String({ pattern: `^[0-9]{1,18}(,[0-9]{1,18}){0,${MAX_LIST_IDS - 1}}$`, description: `comma-separated mail ids, at most ${MAX_LIST_IDS}` })),
+        ids: Type.Optional(IdList('mail')),
         limit: Type.Optional(Limit),
         cursor: Type.Optional(Cursor),
       }),
@@ -103,7 +101,7 @@ export const mailRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const and: Prisma.MailWhereInput[] = [];
     if (sessionId !== undefined) and.push({ sessionId: BigInt(sessionId) });
     if (direction !== undefined) and.push({ direction });
-    if (ids !== undefined) and.push({ id: { in: ids.split(',').map(BigInt) } });
+    if (ids !== undefined) and.push({ id: { in: parseIdList(ids) } });
     if (q !== undefined && q.trim() !== '') {
       const t = q.trim();
       const like = { contains: t.replace(/[\\%_]/g, (c) => `\\${c}`), mode: 'insensitive' } as const;

@@ -13,15 +13,12 @@ import { credentialFrames, getSession, getTimeline, linkTimeline, listSessions, 
 import { audit } from '../services/audit.ts';
 import { maskFlowCredentials, rebuildDataFlow } from '../services/data-flow.ts';
 import type { FlowFrame } from '../services/data-flow.ts';
-import { BigIdParam, Cursor, Limit, TimeBound, commonErrors } from '../schemas.ts';
+import { BigIdParam, Cursor, IdList, Limit, TimeBound, commonErrors } from '../schemas.ts';
 import { PacketRowSchema } from './packets.ts';
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 const Endpoint = Type.Object({ addr: Type.String(), port: Type.Integer() });
 const Pair = Type.Object({ client: Type.Number(), server: Type.Number() });
-
-/** `ids` of the list: the sessions a page's live events announced since it last looked (a burst). */
-const MAX_LIST_IDS = 100;
 
 export const SessionRowSchema = Type.Object({
   id: Type.String(),
@@ -133,7 +130,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
         user: Type.Optional(Type.String({ maxLength: 256, description: 'authenticated user, exact' })),
         text: Type.Optional(Type.String({ maxLength: 200, description: 'substring of a subject, a mail address, HELO or the user' })),
         captureId: Type.Optional(Type.String({ format: 'uuid' })),
-        ids: Type.Optional(Type.String({ pattern: `^[0-9]{1,18}(,[0-9]{1,18}){0,${MAX_LIST_IDS - 1}}$`, description: `comma-separated session ids, at most ${MAX_LIST_IDS}: the sessions live events announced, with the other filters applied` })),
+        ids: Type.Optional(IdList('session')),
         limit: Type.Optional(Limit),
         cursor: Type.Optional(Cursor),
       }),
