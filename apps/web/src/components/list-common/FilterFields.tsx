@@ -2,6 +2,7 @@
 /** Filter controls of the list pages: a debounced text / datetime field with its error, a select, a removable chip. */
 import { useEffect, useRef, useState, type ReactNode } from 'react';
 import styles from './list.module.css';
+import { microsToLocal, parseLocalTime } from './validate';
 
 /** Typing pause before a field's value goes to the URL (and the list reloads). */
 export const TYPING_DEBOUNCE_MS = 300;
@@ -155,5 +156,68 @@ export function FilterChip(props: { readonly label: ReactNode; readonly title?: 
         ×
       </button>
     </span>
+  );
+}
+
+/**
+ * From / To of a list's time range (datetime-local in the browser's zone <-> µs in the URL), the
+ * clear button when a filter is set: the same on every list.
+ */
+export function TimeRangeFields(props: {
+  readonly from: string;
+  readonly to: string;
+  readonly errors: { readonly from?: string | undefined; readonly to?: string | undefined };
+  readonly onCommit: (change: { from: string } | { to: string }) => void;
+  /** What the bounds apply to, for the tooltips: 'Sessions that started'. */
+  readonly subject?: string;
+}) {
+  const { subject } = props;
+  return (
+    <>
+      <DebouncedField
+        label="From"
+        testId="filter-from"
+        type="datetime-local"
+        value={props.from}
+        toDraft={microsToLocal}
+        parse={parseLocalTime}
+        onCommit={(v) => props.onCommit({ from: v })}
+        externalError={props.errors.from}
+        title={subject === undefined ? undefined : `${subject} at or after this time (your time zone)`}
+      />
+      <DebouncedField
+        label="To"
+        testId="filter-to"
+        type="datetime-local"
+        value={props.to}
+        toDraft={microsToLocal}
+        parse={parseLocalTime}
+        onCommit={(v) => props.onCommit({ to: v })}
+        externalError={props.errors.to}
+        title={subject === undefined ? undefined : `${subject} at or before this time (your time zone)`}
+      />
+    </>
+  );
+}
+
+export function ClearFilters({ onClear }: { readonly onClear: () => void }) {
+  return (
+    <div className={styles.filterActions}>
+      <button type="button" className="link" onClick={onClear} data-testid="filters-clear">
+        Clear filters
+      </button>
+    </div>
+  );
+}
+
+/** The first page failed: why, and a retry. */
+export function LoadError({ what, error, onRetry }: { readonly what: string; readonly error: string; readonly onRetry: () => void }) {
+  return (
+    <div className="alert error" role="alert" style={{ marginBottom: 8 }}>
+      Could not load the {what}: {error}{' '}
+      <button type="button" onClick={onRetry}>
+        Retry
+      </button>
+    </div>
   );
 }

@@ -6,10 +6,10 @@ import { useCallback, useMemo, useState } from 'react';
 import { api, qs } from '@/lib/api';
 import { formatCount } from '@/lib/format';
 import { CaptureChip } from '../list-common/CaptureChip';
-import { DebouncedField, SelectField } from '../list-common/FilterFields';
+import { ClearFilters, DebouncedField, LoadError, SelectField, TimeRangeFields } from '../list-common/FilterFields';
 import { useKeysetList, type Page } from '../list-common/use-keyset-list';
 import { useUrlFilters } from '../list-common/use-url-filters';
-import { microsToLocal, parseAddress, parseLocalTime, parsePort } from '../list-common/validate';
+import { parseAddress, parsePort } from '../list-common/validate';
 import common from '../list-common/list.module.css';
 import { PacketDetail } from './PacketDetail';
 import { ANALYSIS, FLAG_PRESETS, PACKET_FILTER_KEYS, PROTOCOLS, parsePacketFilters, parseSessionId } from './packet-filters';
@@ -132,33 +132,8 @@ export function PacketsView() {
           inputMode="numeric"
           width={80}
         />
-        <DebouncedField
-          label="From"
-          testId="filter-from"
-          type="datetime-local"
-          value={values.from}
-          toDraft={microsToLocal}
-          parse={parseLocalTime}
-          onCommit={(v) => set({ from: v }, 'replace')}
-          externalError={filters.errors.from}
-        />
-        <DebouncedField
-          label="To"
-          testId="filter-to"
-          type="datetime-local"
-          value={values.to}
-          toDraft={microsToLocal}
-          parse={parseLocalTime}
-          onCommit={(v) => set({ to: v }, 'replace')}
-          externalError={filters.errors.to}
-        />
-        {filters.active && (
-          <div className={common.filterActions}>
-            <button type="button" className="link" onClick={clear} data-testid="filters-clear">
-              Clear filters
-            </button>
-          </div>
-        )}
+        <TimeRangeFields from={values.from} to={values.to} errors={filters.errors} onCommit={(v) => set(v, 'replace')} />
+        {filters.active && <ClearFilters onClear={clear} />}
       </div>
 
       {values.captureId !== '' && (
@@ -167,14 +142,7 @@ export function PacketsView() {
         </div>
       )}
 
-      {list.error !== null && list.rows.length === 0 && (
-        <div className="alert error" role="alert" style={{ marginBottom: 8 }}>
-          Could not load the packets: {list.error}{' '}
-          <button type="button" onClick={loadMore}>
-            Retry
-          </button>
-        </div>
-      )}
+      {list.error !== null && list.rows.length === 0 && <LoadError what="packets" error={list.error} onRetry={loadMore} />}
 
       <div className={styles.split}>
         {empty ? (

@@ -5,11 +5,11 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { api, qs } from '@/lib/api';
 import { formatCount } from '@/lib/format';
 import { CaptureChip } from '../list-common/CaptureChip';
-import { DebouncedField, SelectField } from '../list-common/FilterFields';
+import { ClearFilters, DebouncedField, LoadError, SelectField, TimeRangeFields } from '../list-common/FilterFields';
 import { useKeysetList, type Page } from '../list-common/use-keyset-list';
 import { useUrlFilters } from '../list-common/use-url-filters';
 import { ROW_HEIGHT, type VirtualTableControl } from '../list-common/VirtualTable';
-import { microsToLocal, parseAddress, parseLocalTime, parseMaxLength, parsePort } from '../list-common/validate';
+import { parseAddress, parseMaxLength, parsePort } from '../list-common/validate';
 import styles from '../list-common/list.module.css';
 import { OUTCOMES, SESSION_FILTER_KEYS, parseSessionFilters, type Outcome, type SessionRow } from './session-filters';
 import { SessionTable } from './SessionTable';
@@ -179,35 +179,8 @@ export function SessionsView() {
           title="Part of a mail's subject or an address in it, the HELO name or the user"
           width={200}
         />
-        <DebouncedField
-          label="From"
-          testId="filter-from"
-          type="datetime-local"
-          value={values.from}
-          toDraft={microsToLocal}
-          parse={parseLocalTime}
-          onCommit={(v) => set({ from: v }, 'replace')}
-          externalError={filters.errors.from}
-          title="Sessions that started at or after this time (your time zone)"
-        />
-        <DebouncedField
-          label="To"
-          testId="filter-to"
-          type="datetime-local"
-          value={values.to}
-          toDraft={microsToLocal}
-          parse={parseLocalTime}
-          onCommit={(v) => set({ to: v }, 'replace')}
-          externalError={filters.errors.to}
-          title="Sessions that started at or before this time (your time zone)"
-        />
-        {filters.active && (
-          <div className={styles.filterActions}>
-            <button type="button" className="link" onClick={clear} data-testid="filters-clear">
-              Clear filters
-            </button>
-          </div>
-        )}
+        <TimeRangeFields from={values.from} to={values.to} errors={filters.errors} onCommit={(v) => set(v, 'replace')} subject="Sessions that started" />
+        {filters.active && <ClearFilters onClear={clear} />}
       </div>
 
       {values.captureId !== '' && (
@@ -216,14 +189,7 @@ export function SessionsView() {
         </div>
       )}
 
-      {list.error !== null && list.rows.length === 0 && (
-        <div className="alert error" role="alert" style={{ marginBottom: 8 }}>
-          Could not load the sessions: {list.error}{' '}
-          <button type="button" onClick={loadMore}>
-            Retry
-          </button>
-        </div>
-      )}
+      {list.error !== null && list.rows.length === 0 && <LoadError what="sessions" error={list.error} onRetry={loadMore} />}
 
       <div className={styles.listWrap}>
         {live.newCount > 0 && (
