@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import type { BatchAck, BatchPayload, CommandAck, HelloAck, MailModuleSettings } from '@mailscope/shared';
+import type { BatchAck, BatchPayload, CommandAck, HelloAck, MailModuleSettings, UiStatsTick } from '@mailscope/shared';
 import { DEFAULT_MAIL_SETTINGS, packBatch } from '@mailscope/shared';
 import { AgentNotConnectedError } from '../src/services/agent-control.ts';
 import type { AgentClient, TestApi } from './ingest-harness.ts';
@@ -369,13 +369,21 @@ for (const server of await testServers()) {
       const ui = await connectUi(api, await signIn(api.db, 'viewer'));
       const seen: string[] = [];
       ui.onAny((event: string) => seen.push(event));
-      const stats = new Promise<unknown>((resolve) => ui.once('stats', resolve));
+      // A stats event is the delta stored since the previous tick (1 s), so the two batches may land in
+      // one tick or in two: the sum is what is asserted.
+      const ticks: UiStatsTick[] = [];
+      ui.on('stats', (s) => ticks.push(s));
+      const total = () =>
+        ticks.reduce((t, s) => ({ packets: t.packets + s.packets, sessions: t.sessions + s.sessions, timeline: t.timeline + s.timeline, mails: t.mails + s.mails, bytes: t.bytes + s.bytes }), { packets: 0, sessions: 0, timeline: 0, mails: 0, bytes: 0 });
       const { agent, captureId } = await ready(api);
       const first = smtpBatch(captureId);
       // Open the session in one batch and close it in the next, so that an update is announced between.
       await send(agent, { ...first, sessions: [first.sessions[0]!], mails: [], timeline: first.timeline.slice(0, 2) });
       await send(agent, { ...first, batchId: 'b-1', seq: 1, sessions: [first.sessions[1]!], packets: [], timeline: first.timeline.slice(2) });
-      assert.deepEqual(await stats, { at: (await stats as { at: number }).at, packets: 7, sessions: 1, timeline: 5, mails: 1, bytes: first.packets.reduce((n, p) => n + p.length, 0) });
+      await waitFor(() => total().mails > 0 && total().timeline >= 5);
+      await new Promise((r) => setTimeout(r, 1200)); // one more tick: nothing is counted twice
+      assert.deepEqual(total(), { packets: 7, sessions: 1, timeline: 5, mails: 1, bytes: first.packets.reduce((n, p) => n + p.length, 0) });
+      assert.ok(ticks.every((t) => typeof t.at === 'number' && t.at > 0));
       assert.deepEqual(seen.filter((e) => e !== 'stats'), ['session:opened', 'session:updated', 'mail', 'session:closed']);
     });
   });
