@@ -172,6 +172,8 @@ export async function connectUi(api: TestApi, cookie: string | undefined): Promi
   const socket: UiClient = connect(`${api.base}/ui`, {
     transports: ['websocket'],
     reconnection: false,
+    // Its own connection: socket.io-client otherwise reuses an agent's (multiplexing), without the cookie.
+    forceNew: true,
     ...(cookie === undefined ? {} : { extraHeaders: { cookie } }),
   });
   after(() => socket.disconnect());

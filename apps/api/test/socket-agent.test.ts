@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import type { BatchAck, BatchPayload, CommandAck, HelloAck, MailModuleSettings, UiStatsTick } from '@mailscope/shared';
+import type { BatchAck, BatchPayload, BatchSessionClosed, BatchSessionOpened, CommandAck, HelloAck, MailModuleSettings, UiStatsTick } from '@mailscope/shared';
 import { DEFAULT_MAIL_SETTINGS, packBatch } from '@mailscope/shared';
 import { AgentNotConnectedError } from '../src/services/agent-control.ts';
 import type { AgentClient, TestApi } from './ingest-harness.ts';
@@ -158,6 +158,37 @@ for (const server of await testServers()) {
       assert.equal(capture.sessions, 1);
       assert.equal(capture.mails, 1);
       assert.equal(capture.bytes, BigInt(batch.packets.reduce((n, p) => n + p.length, 0)));
+    });
+
+    test('a session opened and closed in one batch is stored once with what both said; one closed later too', async () => {
+      const api = await startApi(server);
+      const ui = await connectUi(api, await signIn(api.db, 'viewer'));
+      const { agent, captureId } = await ready(api);
+      const seen: [string, number][] = [];
+      for (const e of ['session:opened', 'session:closed'] as const) ui.on(e, (m: { engineSessionId: number }) => seen.push([e, m.engineSessionId]));
+      const base = smtpBatch(captureId);
+      const [open1, close1] = base.sessions as [BatchSessionOpened, BatchSessionClosed];
+      const open2: BatchSessionOpened = { ...open1, sessionId: 2, client: { addr: '198.51.100.9', port: 40001 }, sawSyn: false, detectedBy: 'content' };
+      const close2: BatchSessionClosed = { ...close1, sessionId: 2, client: open2.client, outcome: 'no-mail', mails: 0, authUser: undefined };
+      // Batch 0: session 1 opens and closes (no SYN seen, found by content); session 2 only opens.
+      const ack = await send(agent, { ...base, sessions: [{ ...open1, sawSyn: false, detectedBy: 'content' }, open2, close1] });
+      assert.deepEqual(ack, { ok: true, stored: { packets: 7, sessions: 2, timeline: 5, mails: 1 } });
+      // Batch 1: session 2 closes.
+      const ack2 = await send(agent, { ...base, batchId: 'b-1', seq: 1, packets: [], timeline: [], mails: [], sessions: [close2] });
+      assert.deepEqual(ack2, { ok: true, stored: { packets: 0, sessions: 0, timeline: 0, mails: 0 } });
+      const rows = await api.db.prisma.session.findMany({ where: { captureId }, orderBy: { engineSessionId: 'asc' }, select: { engineSessionId: true, state: true, sawSyn: true, detectedBy: true, outcome: true, authUser: true, clientPort: true } });
+      assert.deepEqual(rows, [
+        { engineSessionId: 1, state: 'closed', sawSyn: false, detectedBy: 'content', outcome: 'delivered', authUser: 'alice', clientPort: CLIENT.port },
+        { engineSessionId: 2, state: 'closed', sawSyn: false, detectedBy: 'content', outcome: 'no-mail', authUser: null, clientPort: 40001 },
+      ]);
+      assert.equal((await api.db.prisma.capture.findUniqueOrThrow({ where: { id: captureId } })).sessions, 2);
+      await waitFor(() => seen.length === 4);
+      assert.deepEqual(seen, [['session:opened', 2], ['session:opened', 1], ['session:closed', 1], ['session:closed', 2]]);
+      // A replay of batch 0 changes nothing and announces nothing.
+      assert.deepEqual(await send(agent, { ...base, sessions: [{ ...open1, sawSyn: false, detectedBy: 'content' }, open2, close1] }), { ok: true, stored: { packets: 0, sessions: 0, timeline: 0, mails: 0 } });
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(seen.length, 4);
+      assert.equal((await api.db.prisma.session.findFirstOrThrow({ where: { captureId, engineSessionId: 2 } })).state, 'closed');
     });
 
     test('a replayed batch stores nothing twice; an overlapping one only its new rows', async () => {

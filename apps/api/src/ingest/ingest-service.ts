@@ -4,7 +4,8 @@
  *
  * One transaction per batch, in this order (the store's foreign keys need it):
  * 1. sessions: session-opened inserts the Session row, session-closed completes it (or creates it
- *    when its opening was never received);
+ *    when its opening was never received); a session opened and closed in the same batch is
+ *    inserted once, closed;
  * 2. packets and timeline entries: binary COPY straight into Packet / TimelineEntry; when a row
  *    of the batch is already stored (a replay), that COPY fails on the primary key, is rolled back
  *    to its savepoint, and the rows go through a temporary table and
@@ -100,9 +101,18 @@ export class IngestService {
 
       const openEvents = batch.sessions.filter((s): s is BatchSessionOpened => s.type === 'session-opened');
       const closeEvents = batch.sessions.filter((s): s is BatchSessionClosed => s.type === 'session-closed');
-      if (openEvents.length > 0) {
-        const rows = await insertOpened(client, captureId, openEvents);
-        const byEngine = new Map(openEvents.map((e) => [e.sessionId, e]));
+      // A session that opens and closes in this batch is written once, closed: half the row
+      // versions and index entries of an insert followed by an update.
+      const closing = new Set(closeEvents.map((e) => e.sessionId));
+      const openedHere = new Map<number, BatchSessionOpened>();
+      const openOnly: BatchSessionOpened[] = [];
+      for (const e of openEvents) {
+        if (closing.has(e.sessionId)) openedHere.set(e.sessionId, e);
+        else openOnly.push(e);
+      }
+      if (openOnly.length > 0) {
+        const rows = await insertOpened(client, captureId, openOnly);
+        const byEngine = new Map(openOnly.map((e) => [e.sessionId, e]));
         for (const row of rows) {
           known.set(row.engineSessionId, BigInt(row.id));
           opened.push({ row, event: byEngine.get(row.engineSessionId)! });
@@ -110,12 +120,15 @@ export class IngestService {
       }
       let closedInserted = 0;
       if (closeEvents.length > 0) {
-        const rows = await upsertClosed(client, captureId, closeEvents);
+        const rows = await upsertClosed(client, captureId, closeEvents, openedHere);
         const byEngine = new Map(closeEvents.map((e) => [e.sessionId, e]));
         for (const row of rows) {
           known.set(row.engineSessionId, BigInt(row.id));
           closed.push({ row, event: byEngine.get(row.engineSessionId)! });
-          if (row.inserted) closedInserted++;
+          if (row.inserted !== true) continue;
+          const openEvent = openedHere.get(row.engineSessionId);
+          if (openEvent === undefined) closedInserted++;
+          else opened.push({ row, event: openEvent });
         }
       }
 
@@ -383,21 +396,29 @@ async function insertOpened(client: pg.PoolClient, captureId: string, events: re
 }
 
 /**
- * Completes sessions; creates the row when the session's opening never arrived. A session already
- * closed is left alone (a replayed close changes nothing and returns no row).
+ * Completes sessions; creates the row when the session's opening was not stored before (never
+ * received, or in `openedHere`: this batch, whose sawSyn and detectedBy it then takes). A session
+ * already closed is left alone (a replayed close changes nothing and returns no row).
  */
-async function upsertClosed(client: pg.PoolClient, captureId: string, events: readonly BatchSessionClosed[]): Promise<SessionRow[]> {
+async function upsertClosed(
+  client: pg.PoolClient,
+  captureId: string,
+  events: readonly BatchSessionClosed[],
+  openedHere: ReadonlyMap<number, BatchSessionOpened>,
+): Promise<SessionRow[]> {
   const r = await client.query<SessionRow>(
     `INSERT INTO "Session" ("captureId", "engineSessionId", "protocol", "clientAddr", "clientPort", "serverAddr", "serverPort",
         "startTs", "endTs", "state", "outcome", "authUser", "authMechanism", "authSuccess", "encrypted", "helo", "greeting",
         "closeReason", "mails", "deleted", "packetsClient", "packetsServer", "bytesClient", "bytesServer", "retransmissions",
-        "gaps", "gapBytes", "anomalies")
+        "gaps", "gapBytes", "anomalies", "sawSyn", "detectedBy")
      SELECT $1::uuid, e, p::"MailProtocol", ca, cp, sa, sp, st, et, 'closed', oc, au, am, asu, enc, helo, greet, cr, m,
-            CASE WHEN del = '' THEN '{}'::int[] ELSE string_to_array(del, ',')::int[] END, pc, ps, bc, bs, rt, g, gb, an
+            CASE WHEN del = '' THEN '{}'::int[] ELSE string_to_array(del, ',')::int[] END, pc, ps, bc, bs, rt, g, gb, an,
+            coalesce(syn, true), coalesce(det, 'port')
      FROM unnest($2::int[], $3::text[], $4::text[], $5::int[], $6::text[], $7::int[], $8::bigint[], $9::bigint[], $10::text[],
                  $11::text[], $12::text[], $13::boolean[], $14::boolean[], $15::text[], $16::text[], $17::text[], $18::int[],
-                 $19::text[], $20::int[], $21::int[], $22::bigint[], $23::bigint[], $24::int[], $25::int[], $26::bigint[], $27::int[])
-       AS t(e, p, ca, cp, sa, sp, st, et, oc, au, am, asu, enc, helo, greet, cr, m, del, pc, ps, bc, bs, rt, g, gb, an)
+                 $19::text[], $20::int[], $21::int[], $22::bigint[], $23::bigint[], $24::int[], $25::int[], $26::bigint[], $27::int[],
+                 $28::boolean[], $29::text[])
+       AS t(e, p, ca, cp, sa, sp, st, et, oc, au, am, asu, enc, helo, greet, cr, m, del, pc, ps, bc, bs, rt, g, gb, an, syn, det)
      ON CONFLICT ("captureId", "engineSessionId") DO UPDATE SET
        "endTs" = excluded."endTs", "state" = 'closed', "outcome" = excluded."outcome", "authUser" = excluded."authUser",
        "authMechanism" = excluded."authMechanism", "authSuccess" = excluded."authSuccess", "encrypted" = excluded."encrypted",
@@ -436,6 +457,8 @@ async function upsertClosed(client: pg.PoolClient, captureId: string, events: re
       events.map((e) => e.gaps),
       events.map((e) => String(e.gapBytes)),
       events.map((e) => e.anomalies),
+      events.map((e) => openedHere.get(e.sessionId)?.sawSyn ?? null),
+      events.map((e) => openedHere.get(e.sessionId)?.detectedBy ?? null),
     ],
   );
   return r.rows;
