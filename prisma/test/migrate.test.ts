@@ -42,8 +42,8 @@ for (const server of await testServers()) {
     await appendFile(join(dir, first.name, 'migration.sql'), '\n-- edited\n');
     await cp(join(dir, first.name), join(dir, '99990101000000_later'), { recursive: true });
     await assert.rejects(migrate(url, { dir }), (e: unknown) => e instanceof MigrationError && /was changed after it was applied/.test(e.message));
-    const names = await withClient(url, async (c) => (await c.query('SELECT migration_name FROM "_prisma_migrations"')).rows.map((r) => r.migration_name));
-    assert.deepEqual(names, [first.name]);
+    const names = await withClient(url, async (c) => (await c.query('SELECT migration_name FROM "_prisma_migrations" ORDER BY 1')).rows.map((r) => r.migration_name));
+    assert.deepEqual(names, (await readMigrations()).map((m) => m.name), 'the later migration was not applied');
   });
 
   test(`[${server.name}] a failing migration is rolled back whole and not recorded`, async () => {
@@ -56,8 +56,7 @@ for (const server of await testServers()) {
     // Re-creating the same tables fails at the first CREATE TYPE.
     await assert.rejects(migrate(url, { dir }), (e: unknown) => e instanceof MigrationError && /99990101000000_broken failed and was rolled back/.test(e.message));
     const names = await withClient(url, async (c) => (await c.query('SELECT migration_name FROM "_prisma_migrations" ORDER BY 1')).rows.map((r) => r.migration_name));
-    assert.equal(names.length, 1);
-    assert.notEqual(names[0], '99990101000000_broken');
+    assert.deepEqual(names, (await readMigrations()).map((m) => m.name), 'the broken migration is not recorded');
   });
 
   test(`[${server.name}] two instances migrating at once: one applies, the other waits and finds nothing to do`, async () => {

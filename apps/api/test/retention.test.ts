@@ -99,6 +99,11 @@ for (const server of testDatabases()) {
         { start: daysAgo(6), end: daysAgo(6) },
       ]);
 
+      // A frame of that old session timestamped after the cutoff (a clock step): it stays, without its session.
+      await db.prisma.packet.create({
+        data: { captureId: running.id, frameNo: 100, sessionId: running.sessionIds[0]!, ts: us(daysAgo(1)), src: '192.0.2.10', dst: '198.51.100.20', protocol: 'TCP', length: 60, capturedLength: 60, info: 'late', linkType: 1, raw: new Uint8Array(60) },
+      });
+
       const result = await applyRetention(db, daysAgo(30));
       assert.deepEqual(result, { captures: 3, sessions: 2 + 2, packets: 4 + 4 + 1 + 3 + 1 + 3 + 1 });
 
@@ -111,13 +116,16 @@ for (const server of testDatabases()) {
       assert.deepEqual(await sessionsOf(newUpload), newUpload.sessionIds);
       assert.equal(await packetsOf(newUpload), 4);
       assert.deepEqual(await sessionsOf(running), running.sessionIds.slice(1), 'the old closed session went, the open one stayed');
-      assert.equal(await packetsOf(running), 6, 'packets of kept sessions stay, the stray old one and the deleted session\'s go');
+      assert.equal(await packetsOf(running), 7, 'packets of kept sessions stay, the stray old one and the deleted session\'s go');
+      const late = await db.prisma.packet.findUniqueOrThrow({ where: { captureId_frameNo: { captureId: running.id, frameNo: 100 } } });
+      assert.equal(late.sessionId, null, 'a kept packet of a deleted session names no session');
       assert.deepEqual(await sessionsOf(recentStop), recentStop.sessionIds.slice(1));
       assert.equal(await packetsOf(recentStop), 3);
       // Timeline entries and mails of deleted sessions went with them.
       const deletedSessions = [...oldLive.sessionIds, ...oldUpload.sessionIds, running.sessionIds[0] as bigint, recentStop.sessionIds[0] as bigint];
       assert.equal(await db.prisma.timelineEntry.count({ where: { sessionId: { in: deletedSessions } } }), 0);
       assert.equal(await db.prisma.mail.count({ where: { sessionId: { in: deletedSessions } } }), 0);
+      assert.equal(await db.prisma.packet.count({ where: { sessionId: { in: deletedSessions } } }), 0);
       assert.equal(await db.prisma.mail.count({ where: { sessionId: { in: running.sessionIds.slice(1) } } }), 2);
 
       assert.deepEqual(await applyRetention(db, daysAgo(30)), { captures: 0, sessions: 0, packets: 0 }, 'a second run finds nothing');

@@ -41,8 +41,8 @@ export async function applyRetention(db: Database, cutoff: Date): Promise<Retent
   let sessions = 0;
   let packets = 0;
 
-  // Captures that are over: packets first in chunks (the largest table), then sessions (their
-  // timeline and mails cascade), then the capture row.
+  // Captures that are over: packets first in chunks (the largest table, with no foreign key to
+  // cascade), then sessions (their timeline and mails cascade), then the capture row.
   const expired = await db.pool.query<{ id: string }>(
     `SELECT id FROM "Capture"
       WHERE status NOT IN ('running', 'queued', 'analysing') AND coalesce("stoppedAt", "startedAt") < $1
@@ -65,19 +65,29 @@ export async function applyRetention(db: Database, cutoff: Date): Promise<Retent
         LEFT JOIN "Session" s ON s.id = p."sessionId"
        WHERE c.source = 'live' AND p.ts < $1::bigint AND (s.id IS NULL OR (${oldSession}))
        LIMIT ${PACKET_CHUNK}))`, [cutoffUs]);
+  // Packet has no foreign keys (schema.prisma): a kept packet of a deleted session (one stamped
+  // after the cutoff) is told here that its session is gone.
   sessions += await deleteInChunks(db, `
-    DELETE FROM "Session" WHERE id = ANY(ARRAY(
-      SELECT s.id FROM "Session" s JOIN "Capture" c ON c.id = s."captureId"
-       WHERE c.source = 'live' AND ${oldSession}
-       LIMIT ${SESSION_CHUNK}))`, [cutoffUs]);
+    WITH gone AS (
+      DELETE FROM "Session" WHERE id = ANY(ARRAY(
+        SELECT s.id FROM "Session" s JOIN "Capture" c ON c.id = s."captureId"
+         WHERE c.source = 'live' AND ${oldSession}
+         LIMIT ${SESSION_CHUNK}))
+      RETURNING id
+    ), unlinked AS (
+      UPDATE "Packet" SET "sessionId" = NULL WHERE "sessionId" IN (SELECT id FROM gone)
+    )
+    SELECT count(*)::int AS n FROM gone`, [cutoffUs], 'n');
 
   return { captures, sessions, packets };
 }
 
-async function deleteInChunks(db: Database, sql: string, params: unknown[]): Promise<number> {
+/** Runs `sql` until it deletes nothing; its row count, or the integer column `countColumn` of its one row. */
+async function deleteInChunks(db: Database, sql: string, params: unknown[], countColumn?: string): Promise<number> {
   let total = 0;
   for (;;) {
-    const n = (await db.pool.query(sql, params)).rowCount ?? 0;
+    const r = await db.pool.query<Record<string, number>>(sql, params);
+    const n = countColumn === undefined ? (r.rowCount ?? 0) : (r.rows[0]?.[countColumn] ?? 0);
     total += n;
     if (n === 0) return total;
   }
