@@ -191,6 +191,77 @@ for (const server of await testServers()) {
       assert.equal((await api.db.prisma.session.findFirstOrThrow({ where: { captureId, engineSessionId: 2 } })).state, 'closed');
     });
 
+    test('batches sent without waiting: stored, answered and announced in the order sent, a session closed in the batch after its opening', async () => {
+      const api = await startApi(server);
+      const ui = await connectUi(api, await signIn(api.db, 'viewer'));
+      const { agent, captureId } = await ready(api);
+      const seen: string[] = [];
+      for (const e of ['session:opened', 'session:updated', 'session:closed'] as const) ui.on(e, (m: { engineSessionId: number }) => seen.push(`${e} ${m.engineSessionId}`));
+      const base = smtpBatch(captureId);
+      const [open1, close1] = base.sessions as [BatchSessionOpened, BatchSessionClosed];
+      const packet = base.packets[1]!;
+      // Batch k opens session k+1 and closes session k; each carries a packet and a timeline entry of both.
+      const N = 6;
+      const batches = Array.from({ length: N }, (_, k): BatchPayload => ({
+        ...base, batchId: `b-${k}`, seq: k, mails: [],
+        sessions: [
+          { ...open1, sessionId: k + 1, client: { addr: CLIENT.addr, port: 41000 + k } },
+          ...(k === 0 ? [] : [{ ...close1, sessionId: k, client: { addr: CLIENT.addr, port: 41000 + k - 1 }, mails: 0, outcome: 'no-mail' as const }]),
+        ],
+        packets: [
+          { ...packet, no: 2 * k + 1, sessionId: k + 1 }, ...(k === 0 ? [] : [{ ...packet, no: 2 * k + 2, sessionId: k }]),
+          // The first batch is the largest, so that its records take longest to store.
+          ...(k === 0 ? Array.from({ length: 4000 }, (_, i) => ({ ...base.packets[6]!, no: 1000 + i })) : []),
+        ],
+        timeline: [{ ...base.timeline[0]!, sessionId: k + 1, seq: 1 }, ...(k === 0 ? [] : [{ ...base.timeline[1]!, sessionId: k, seq: 2 }])],
+      }));
+      const acks: number[] = [];
+      await Promise.all(batches.map((b, k) => send(agent, b).then((ack) => {
+        assert.equal(ack.ok, true, JSON.stringify(ack));
+        acks.push(k);
+      })));
+      assert.deepEqual(acks, [0, 1, 2, 3, 4, 5], 'answered in the order sent');
+      const expected: string[] = [];
+      for (let k = 0; k < N; k++) {
+        expected.push(`session:opened ${k + 1}`, `session:updated ${k + 1}`);
+        if (k > 0) expected.push(`session:closed ${k}`);
+      }
+      await waitFor(() => seen.length >= expected.length);
+      assert.deepEqual(seen, expected);
+      const rows = await api.db.prisma.session.findMany({ where: { captureId }, orderBy: { engineSessionId: 'asc' }, select: { id: true, engineSessionId: true, state: true } });
+      assert.deepEqual(rows.map((r) => [r.engineSessionId, r.state]), [[1, 'closed'], [2, 'closed'], [3, 'closed'], [4, 'closed'], [5, 'closed'], [6, 'open']]);
+      const packets = await api.db.prisma.packet.findMany({ where: { captureId }, orderBy: { frameNo: 'asc' }, select: { frameNo: true, sessionId: true } });
+      const idOf = new Map(rows.map((r) => [r.engineSessionId, r.id]));
+      assert.deepEqual(packets.map((p) => [p.frameNo, p.sessionId]), batches.flatMap((b) => b.packets.map((p) => [p.no, p.sessionId === undefined ? null : idOf.get(p.sessionId)])).sort((a, b) => Number(a[0]) - Number(b[0])));
+      assert.equal(await api.db.prisma.timelineEntry.count({ where: { session: { captureId } } }), 2 * N - 1);
+      const capture = await api.db.prisma.capture.findUniqueOrThrow({ where: { id: captureId } });
+      assert.deepEqual([capture.sessions, Number(capture.packets)], [N, 2 * N - 1 + 4000]);
+    });
+
+    test('a batch whose records fail to store: its sessions are stored and announced, the batch sent again stores the rest', async () => {
+      const api = await startApi(server);
+      const ui = await connectUi(api, await signIn(api.db, 'viewer'));
+      const { agent, captureId } = await ready(api);
+      const seen: string[] = [];
+      for (const e of ['session:opened', 'session:closed', 'mail'] as const) ui.on(e, () => seen.push(e));
+      await api.db.pool.query(`
+        CREATE FUNCTION refuse_packet() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'disk full (test)'; END $$;
+        CREATE TRIGGER refuse_packet BEFORE INSERT ON "Packet" FOR EACH ROW EXECUTE FUNCTION refuse_packet();`);
+      const batch = smtpBatch(captureId);
+      const failed = await send(agent, batch);
+      assert.equal(failed.ok, false);
+      const counts = await rowCounts(api.db);
+      assert.deepEqual([counts.sessions, counts.packets, counts.timeline, counts.mails], [1, 0, 0, 0]);
+      await waitFor(() => seen.length === 2);
+      assert.deepEqual(seen, ['session:opened', 'session:closed']);
+      await api.db.pool.query('DROP TRIGGER refuse_packet ON "Packet"');
+      assert.deepEqual(await send(agent, batch), { ok: true, stored: { packets: 7, sessions: 0, timeline: 5, mails: 1 } });
+      const capture = await api.db.prisma.capture.findUniqueOrThrow({ where: { id: captureId } });
+      assert.deepEqual([capture.sessions, Number(capture.packets), capture.mails], [1, 7, 1]);
+      await waitFor(() => seen.length === 3);
+      assert.deepEqual(seen, ['session:opened', 'session:closed', 'mail']);
+    });
+
     test('a replayed batch stores nothing twice; an overlapping one only its new rows', async () => {
       const api = await startApi(server);
       const { agent, captureId } = await ready(api);

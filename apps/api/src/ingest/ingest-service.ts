@@ -2,25 +2,33 @@
  * Stores batches of engine records (a validated `BatchPayload`), for the /agent gateway and the
  * upload worker alike, and tells the /ui broadcaster what changed.
  *
- * One transaction per batch, in this order (the store's foreign keys need it):
+ * Two transactions per batch:
  * 1. sessions: session-opened inserts the Session row, session-closed completes it (or creates it
  *    when its opening was never received); a session opened and closed in the same batch is
- *    inserted once, closed;
- * 2. packets and timeline entries: binary COPY straight into Packet / TimelineEntry; when a row
- *    of the batch is already stored (a replay), that COPY fails on the primary key, is rolled back
- *    to its savepoint, and the rows go through a temporary table and
- *    `INSERT ... ON CONFLICT DO NOTHING` instead;
- * 3. mails and their attachments; raw bytes only with Save Mail on, and with a save location each
- *    new mail is also written there as `<captureId>-<engineSessionId>-<index>.eml`;
- * 4. the Capture row's counters, by the rows this batch really added.
+ *    inserted once, closed. Then the Session.id of every session the batch names, and the
+ *    Capture row's session counter.
+ * 2. records, with the ids of 1:
+ *    - packets and timeline entries: binary COPY straight into Packet / TimelineEntry; when a row
+ *      of the batch is already stored (a replay), that COPY fails on the primary key, is rolled
+ *      back to its savepoint, and the rows go through a temporary table and
+ *      `INSERT ... ON CONFLICT DO NOTHING` instead;
+ *    - mails and their attachments; raw bytes only with Save Mail on, and with a save location
+ *      each new mail is also written there as `<captureId>-<engineSessionId>-<index>.eml`;
+ *    - the Capture row's other counters, by the rows this batch really added.
+ *
+ * Order: the phases 1 of a capture's batches run one after the other, in the order `ingest` was
+ * called (a packet needs the session a previous batch opened, and a session's close its open).
+ * A batch's phase 2 starts when its phase 1 is committed, and runs while the next batches' phases
+ * run: on a 5,000-packet batch phase 2 is four fifths of the work, so the COPYs of consecutive
+ * batches overlap on their own connections instead of queueing behind one another. UI events and
+ * the result of `ingest` still come in call order: a batch's after the batch's before it.
+ * Different captures proceed concurrently.
  *
  * Idempotency: every row has its natural key - (captureId, engineSessionId) for a session,
  * (captureId, frameNo) for a packet, (sessionId, seq) for a timeline entry, (sessionId, index) for
  * a mail - and a row whose key is stored is skipped (a closed session is not completed twice), so
- * a batch sent again changes no row and no counter, and raises no UI event.
- *
- * Batches of one capture are stored one after the other, in the order `ingest` was called: a
- * packet needs the session a previous batch opened. Different captures proceed concurrently.
+ * a batch sent again changes no row and no counter, and raises no UI event. A batch whose phase 2
+ * fails has its sessions stored; sent again, it stores the rest.
  */
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -57,7 +65,10 @@ const MAX_CACHED_SESSIONS = 200_000;
 const UNIQUE_VIOLATION = '23505';
 
 export class IngestService {
+  /** Per capture: the phase 1 of its last batch. */
   private readonly queues = new Map<string, Promise<unknown>>();
+  /** Per capture: the announcement of its last batch. */
+  private readonly announced = new Map<string, Promise<void>>();
   /** Session.id by engine session id, per capture: saves a lookup per batch for sessions opened earlier. */
   private readonly sessionIds = new Map<string, Map<number, bigint>>();
 
@@ -65,18 +76,44 @@ export class IngestService {
 
   /**
    * Stores `batch` of capture `captureId` (already validated: `validateBatch`). Resolves with the
-   * rows it added; rejects with IngestRefusedError (nothing stored) or a database error (nothing
-   * stored either: the transaction is rolled back).
+   * rows it added; rejects with IngestRefusedError (nothing stored) or a database error (its
+   * sessions may be stored, nothing else: see the module comment).
    */
-  ingest(captureId: string, batch: BatchPayload): Promise<StoredCounts> {
+  ingest(captureId: string, validated: BatchPayload): Promise<StoredCounts> {
+    // Packets and timeline entries go through COPY, whose encoder does the same per string.
+    const batch: BatchPayload = { ...validated, sessions: pgTextDeep(validated.sessions), mails: pgTextDeep(validated.mails) };
+    // Phase 1, in call order per capture: the batch's sessions, and the ids of every session it names.
     const previous = this.queues.get(captureId) ?? Promise.resolve();
-    const run = previous.then(() => this.store(captureId, batch));
-    const settled = run.catch(() => undefined);
+    const sessions = previous.then(() => this.storeSessions(captureId, batch));
+    const settled = sessions.catch(() => undefined);
     this.queues.set(captureId, settled);
     void settled.then(() => {
       if (this.queues.get(captureId) === settled) this.queues.delete(captureId);
     });
-    return run;
+    // Phase 2, concurrently with the phases 2 of the batches before and after it: its records.
+    const records = sessions.then((s) => this.storeRecords(captureId, batch, s));
+    // Announced and answered in call order: a batch's events after those of the batch before it.
+    const before = this.announced.get(captureId) ?? Promise.resolve();
+    const done = before.then(() =>
+      records.then(
+        (r) => {
+          this.announce(captureId, r.sessions, r);
+          return { packets: r.packets, sessions: r.sessions.count, timeline: r.timeline, mails: r.mails.length };
+        },
+        async (e: unknown) => {
+          // The sessions are stored even when the records are not (they come again with the batch).
+          const s = await sessions.catch(() => undefined);
+          if (s !== undefined) this.announce(captureId, s, { packets: 0, timeline: 0, mails: [], bytes: 0, touched: new Map() });
+          throw e;
+        },
+      ),
+    );
+    const announced = done.then(() => undefined, () => undefined);
+    this.announced.set(captureId, announced);
+    void announced.then(() => {
+      if (this.announced.get(captureId) === announced) this.announced.delete(captureId);
+    });
+    return done;
   }
 
   /** Forgets the cached session ids of a capture (it ended). */
@@ -84,16 +121,13 @@ export class IngestService {
     this.sessionIds.delete(captureId);
   }
 
-  private async store(captureId: string, validated: BatchPayload): Promise<StoredCounts> {
-    // Packets and timeline entries go through COPY, whose encoder does the same per string.
-    const batch: BatchPayload = { ...validated, sessions: pgTextDeep(validated.sessions), mails: pgTextDeep(validated.mails) };
+  /** Phase 1: sessions opened and closed, the capture's session counter, the Session.id of every session the batch names. */
+  private async storeSessions(captureId: string, batch: BatchPayload): Promise<StoredSessions> {
     const client = await this.opts.db.pool.connect();
     const known = new Map<number, bigint>();
     const opened: { row: SessionRow; event: BatchSessionOpened }[] = [];
     const closed: { row: SessionRow; event: BatchSessionClosed }[] = [];
-    let stored: StoredCounts & { bytes: number };
-    let mails: StoredMail[] = [];
-    const touched = new Map<number, { timeline: number; packets: number; lastTs: number }>();
+    let count = 0;
     try {
       await client.query('BEGIN');
       const exists = await client.query('SELECT 1 FROM "Capture" WHERE id = $1::uuid', [captureId]);
@@ -133,10 +167,33 @@ export class IngestService {
       }
 
       await this.resolveSessions(client, captureId, batch, known);
+      count = opened.length + closedInserted;
+      if (count > 0) await client.query('UPDATE "Capture" SET sessions = sessions + $2 WHERE id = $1::uuid', [captureId, count]);
+      await client.query('COMMIT');
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw e;
+    } finally {
+      client.release();
+    }
+    this.remember(captureId, known);
+    return { known, opened, closed, count };
+  }
+
+  /** Phase 2: packets, timeline entries, mails and the capture's other counters, in one transaction. */
+  private async storeRecords(captureId: string, batch: BatchPayload, sessions: StoredSessions): Promise<StoredRecords> {
+    const { known } = sessions;
+    const touched = new Map<number, { timeline: number; packets: number; lastTs: number }>();
+    let packets = 0;
+    let bytes = 0;
+    let timeline = 0;
+    let mails: StoredMail[] = [];
+    if (batch.packets.length + batch.timeline.length + batch.mails.length === 0) return { sessions, packets, timeline, mails, bytes, touched };
+    const client = await this.opts.db.pool.connect();
+    try {
+      await client.query('BEGIN');
       const sessionOf = (engineId: number): bigint | undefined => known.get(engineId);
 
-      let packets = 0;
-      let bytes = 0;
       if (batch.packets.length > 0) {
         const data = encodePackets(captureId, batch.packets, sessionOf);
         const fast = await copyOrNull(client, `COPY "Packet" (${PACKET_COPY_COLUMNS}) FROM STDIN (FORMAT binary)`, data);
@@ -165,7 +222,6 @@ export class IngestService {
         }
       }
 
-      let timeline = 0;
       if (batch.timeline.length > 0) {
         const resolved: { sessionId: bigint; entry: BatchTimelineEntry }[] = [];
         let unknown = 0;
@@ -203,25 +259,20 @@ export class IngestService {
 
       if (batch.mails.length > 0) mails = await this.storeMails(client, captureId, batch, known);
 
-      const sessions = opened.length + closedInserted;
-      if (packets + sessions + mails.length > 0 || bytes > 0) {
+      if (packets + mails.length > 0 || bytes > 0) {
         await client.query(
-          'UPDATE "Capture" SET packets = packets + $2, sessions = sessions + $3, mails = mails + $4, bytes = bytes + $5 WHERE id = $1::uuid',
-          [captureId, packets, sessions, mails.length, bytes],
+          'UPDATE "Capture" SET packets = packets + $2, mails = mails + $3, bytes = bytes + $4 WHERE id = $1::uuid',
+          [captureId, packets, mails.length, bytes],
         );
       }
       await client.query('COMMIT');
-      stored = { packets, sessions, timeline, mails: mails.length, bytes };
     } catch (e) {
       await client.query('ROLLBACK').catch(() => undefined);
       throw e;
     } finally {
       client.release();
     }
-
-    this.remember(captureId, known);
-    this.announce(captureId, opened, closed, touched, mails, stored);
-    return { packets: stored.packets, sessions: stored.sessions, timeline: stored.timeline, mails: stored.mails };
+    return { sessions, packets, timeline, mails, bytes, touched };
   }
 
   /** Adds to `known` the Session.id of every engine session the batch names. */
@@ -254,7 +305,7 @@ export class IngestService {
     for (const [k, v] of known) cache.set(k, v);
   }
 
-  private async storeMails(client: pg.PoolClient, captureId: string, batch: BatchPayload, known: Map<number, bigint>): Promise<StoredMail[]> {
+  private async storeMails(client: pg.PoolClient, captureId: string, batch: BatchPayload, known: ReadonlyMap<number, bigint>): Promise<StoredMail[]> {
     const settings = this.opts.settings.current;
     const out: StoredMail[] = [];
     for (const mail of batch.mails) {
@@ -316,26 +367,20 @@ export class IngestService {
     }
   }
 
-  private announce(
-    captureId: string,
-    opened: readonly { row: SessionRow; event: BatchSessionOpened }[],
-    closed: readonly { row: SessionRow; event: BatchSessionClosed }[],
-    touched: ReadonlyMap<number, { timeline: number; packets: number; lastTs: number }>,
-    mails: readonly StoredMail[],
-    stored: StoredCounts & { bytes: number },
-  ): void {
+  private announce(captureId: string, sessions: StoredSessions, records: Omit<StoredRecords, 'sessions'>): void {
     const ui = this.opts.broadcaster;
+    const { opened, closed, known } = sessions;
     for (const { row, event } of opened) {
       ui.emit('session:opened', { captureId, id: row.id, engineSessionId: event.sessionId, protocol: event.protocol, client: event.client, server: event.server, startTs: event.startTs });
     }
     const closedIds = new Set(closed.map((c) => c.event.sessionId));
-    for (const [engineId, t] of touched) {
+    for (const [engineId, t] of records.touched) {
       if (closedIds.has(engineId)) continue;
-      const id = this.sessionIds.get(captureId)?.get(engineId);
+      const id = known.get(engineId);
       if (id === undefined) continue;
       ui.emit('session:updated', { captureId, id: String(id), engineSessionId: engineId, timelineEntries: t.timeline, packets: t.packets, lastTs: t.lastTs });
     }
-    for (const m of mails) {
+    for (const m of records.mails) {
       ui.emit('mail', {
         captureId, id: m.id, sessionId: String(m.sessionId), index: m.mail.index, direction: m.mail.direction,
         subject: m.mail.summary.subject ?? null, from: m.mail.summary.from ?? null, size: m.mail.size, sha256: m.mail.sha256, saved: m.saved,
@@ -344,8 +389,29 @@ export class IngestService {
     for (const { row, event } of closed) {
       ui.emit('session:closed', { captureId, id: row.id, engineSessionId: event.sessionId, endTs: event.endTs, outcome: event.outcome, closeReason: event.closeReason, mails: event.mails, authUser: event.authUser ?? null });
     }
+    const stored = { packets: records.packets, sessions: sessions.count, timeline: records.timeline, mails: records.mails.length, bytes: records.bytes };
     if (stored.packets + stored.sessions + stored.timeline + stored.mails > 0) ui.stored(stored);
   }
+}
+
+/** What phase 1 stored and resolved. */
+interface StoredSessions {
+  /** Session.id by engine session id, of every session the batch names that is stored. */
+  readonly known: ReadonlyMap<number, bigint>;
+  readonly opened: readonly { row: SessionRow; event: BatchSessionOpened }[];
+  readonly closed: readonly { row: SessionRow; event: BatchSessionClosed }[];
+  /** Session rows added. */
+  readonly count: number;
+}
+
+/** What phase 2 stored. */
+interface StoredRecords {
+  readonly sessions: StoredSessions;
+  readonly packets: number;
+  readonly timeline: number;
+  readonly mails: readonly StoredMail[];
+  readonly bytes: number;
+  readonly touched: ReadonlyMap<number, { timeline: number; packets: number; lastTs: number }>;
 }
 
 interface SessionRow {
