@@ -85,6 +85,7 @@ export class AgentRunner {
       },
       {
         rejected: (batch, error, moved) => options.log(`the API refused batch ${batch?.batchId ?? '?'}: ${error} (kept in ${moved})`),
+        retrying: (batch, error, delayMs) => options.log(`the API could not store batch ${batch.batchId}: ${error}; sending it again in ${delayMs / 1000} s`),
       },
     );
   }

@@ -3,9 +3,11 @@
  * when the previous one was acknowledged, so the API stores a capture's records in the engine's
  * order (a timeline entry never arrives before its session). A batch is removed from the spool
  * when acknowledged; no ack (disconnect, timeout) means it is sent again - the API's ingest is
- * idempotent by natural keys, so a batch stored twice is stored once. A batch the API refuses
- * (`ok: false`: it fails validation, or names a capture that is not this agent's) would be
- * refused again forever: it moves to the spool's `rejected/` folder and the queue goes on.
+ * idempotent by natural keys, so a batch stored twice is stored once. A batch the API could not
+ * store for a reason of its own (`ok: false, retry: true`: its database away) stays first in line
+ * and is sent again after a pause that grows to 30 s. A batch the API refuses (`ok: false`: it
+ * fails validation, or names a capture that is not this agent's) would be refused again forever:
+ * it moves to the spool's `rejected/` folder and the queue goes on.
  */
 import type { BatchAck, BatchPayload } from '@mailscope/shared/agent-protocol';
 import type { Spool, SpoolEntry } from './spool/spool.ts';
@@ -19,8 +21,13 @@ export interface BatchChannel {
 /** Storing a full batch takes the API tens of ms; a minute without an ack means the ack is lost. */
 export const ACK_TIMEOUT_MS = 60_000;
 
+/** The longest pause between two tries of a batch the API could not store. */
+const MAX_RETRY_DELAY_MS = 30_000;
+
 export interface SenderEvents {
   readonly acked?: (batch: BatchPayload, entry: SpoolEntry) => void;
+  /** The API could not store `batch` (`error`); it is sent again in `delayMs`. */
+  readonly retrying?: (batch: BatchPayload, error: string, delayMs: number) => void;
   readonly rejected?: (batch: BatchPayload | undefined, error: string, movedTo: string) => void;
 }
 
@@ -33,6 +40,8 @@ export class BatchSender {
     private readonly channel: BatchChannel,
     private readonly events: SenderEvents = {},
     private readonly ackTimeoutMs = ACK_TIMEOUT_MS,
+    /** The first pause before a batch the API asked to be sent again; it doubles up to 30 s. */
+    private readonly retryDelayMs = 1000,
   ) {}
 
   /** Batches not yet acknowledged. */
@@ -68,6 +77,7 @@ export class BatchSender {
   }
 
   private async loop(): Promise<void> {
+    let retryDelay = this.retryDelayMs;
     while (this.channel.isConnected()) {
       const entry = this.spool.peek();
       if (entry === undefined) return;
@@ -88,8 +98,13 @@ export class BatchSender {
         continue;
       }
       if (ack.ok) {
+        retryDelay = this.retryDelayMs;
         this.spool.remove(entry);
         this.events.acked?.(batch, entry);
+      } else if (ack.retry === true) {
+        this.events.retrying?.(batch, ack.error, retryDelay);
+        await new Promise((done) => setTimeout(done, retryDelay));
+        retryDelay = Math.min(retryDelay * 2, MAX_RETRY_DELAY_MS);
       } else {
         const moved = this.spool.discard(entry);
         this.events.rejected?.(batch, ack.error, moved);

@@ -256,6 +256,7 @@ export async function runImport(args: readonly string[], cio: CommandIo, env: Ag
     {
       acked: () => void sent++,
       rejected: (batch, error, moved) => log(`the API refused batch ${batch?.batchId ?? '?'}: ${error} (kept in ${moved})`),
+      retrying: (batch, error, delayMs) => log(`the API could not store batch ${batch.batchId}: ${error}; sending it again in ${delayMs / 1000} s`),
     },
   );
   socket.on('connect', () => sender.wake());

@@ -4,9 +4,10 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AnalyzerEvent } from '@mailscope/protocols/events';
-import type { BatchPayload } from '@mailscope/shared/agent-protocol';
+import type { BatchAck, BatchPayload } from '@mailscope/shared/agent-protocol';
 import { AGENT_PROTOCOL_LIMITS, packBatch, validateBatch } from '@mailscope/shared/agent-protocol';
 import { CAPTURE_ID_USED, CAPTURE_ID_USED_BEFORE, refuseUsedCaptureId } from '../src/agent-runner.ts';
+import { BatchSender } from '../src/batch-sender.ts';
 import { buildBpfFilter } from '../src/capture/bpf-filter.ts';
 import { classifyCaptureError } from '../src/capture/live-capture.ts';
 import { BatchBuilder } from '../src/spool/batch-builder.ts';
@@ -155,6 +156,34 @@ test('Spool: a refused batch moves to rejected/ and the queue goes on', (t) => {
   assert.match(moved, /rejected/);
   assert.equal(spool.read(spool.peek()!).seq, 1);
   assert.equal(new Spool(dir).length, 1, 'rejected batches are not resent after a restart');
+});
+
+test('BatchSender: a batch the API could not store for its own reason (retry) is sent again, one it refuses goes to rejected/', async (t) => {
+  const dir = tempDir(t);
+  const spool = new Spool(dir);
+  for (const b of batches(30, 10)) spool.append(b);
+  const answers: BatchAck[] = [
+    { ok: false, error: 'could not store the batch; see the API log', retry: true },
+    { ok: true, stored: { packets: 10, sessions: 0, timeline: 0, mails: 0 } },
+    { ok: false, error: 'batch.packets[3].no: must be an integer' },
+    { ok: true, stored: { packets: 10, sessions: 0, timeline: 0, mails: 0 } },
+  ];
+  const sent: number[] = [];
+  const acked: number[] = [];
+  const rejected: number[] = [];
+  const sender = new BatchSender(spool, {
+    isConnected: () => true,
+    send: async (batch) => {
+      sent.push(batch.seq);
+      return answers.shift() ?? { ok: false, error: 'no more answers', retry: true };
+    },
+  }, { acked: (b) => acked.push(b.seq), rejected: (b) => rejected.push(b?.seq ?? -1) }, 60_000, 10);
+  sender.wake();
+  assert.equal(await sender.drain(5000), true);
+  assert.deepEqual(sent, [0, 0, 1, 2]);
+  assert.deepEqual(acked, [0, 2]);
+  assert.deepEqual(rejected, [1]);
+  assert.equal(readdirSync(join(dir, 'rejected')).length, 1, 'only the refused batch');
 });
 
 test('Spool: capture ids it ever spooled for are known after a restart, and capture:start refuses them', (t) => {

@@ -391,7 +391,14 @@ export interface StoredCounts {
   readonly mails: number;
 }
 
-export type BatchAck = { readonly ok: true; readonly stored: StoredCounts } | { readonly ok: false; readonly error: string };
+/**
+ * The answer to a batch. `ok: false` with `retry: true`: the API could not store it for a reason
+ * of its own (its database away, ...), and the agent sends it again later; without `retry`, the
+ * batch itself is refused (it would be refused again) and the agent sets it aside.
+ */
+export type BatchAck =
+  | { readonly ok: true; readonly stored: StoredCounts }
+  | { readonly ok: false; readonly error: string; readonly retry?: boolean };
 
 // ---- event maps ----------------------------------------------------------------------------------
 

@@ -272,8 +272,19 @@ export class AgentGateway implements AgentControl {
     socket.on('capture:status', (payload, ack) => {
       void this.onStatus(socket, payload, log).then((res) => reply(ack, res));
     });
+    // Batches are handed to the store in the order they arrived: a batch whose owner lookup is
+    // quick must not overtake one whose lookup is still running (its sessions may open there).
+    let turn: Promise<unknown> = Promise.resolve();
     socket.on('batch', (payload, ack) => {
-      void this.onBatch(socket, payload, log).then((res) => reply(ack, res));
+      const handed = turn.then(() => this.onBatch(socket, payload, log));
+      turn = handed.catch(() => undefined);
+      void handed.then(
+        (h) => h.ack,
+        (e: unknown): BatchAck => {
+          log.error({ err: e }, 'could not store a batch');
+          return { ok: false, error: 'could not store the batch; see the API log', retry: true };
+        },
+      ).then((res) => reply(ack, res));
     });
   }
 
@@ -399,30 +410,36 @@ export class AgentGateway implements AgentControl {
     }
   }
 
-  private async onBatch(socket: AgentSocket, payload: unknown, log: FastifyBaseLogger): Promise<BatchAck> {
+  /**
+   * Checks a batch and hands it to the store; resolves once handed (or refused), with the answer
+   * to come. Never rejects.
+   */
+  private async onBatch(socket: AgentSocket, payload: unknown, log: FastifyBaseLogger): Promise<{ readonly ack: Promise<BatchAck> }> {
+    const now = (ack: BatchAck): { ack: Promise<BatchAck> } => ({ ack: Promise.resolve(ack) });
     const checked = validateBatch(payload);
     if (!checked.ok) {
       log.warn({ error: checked.error }, 'batch refused');
-      return { ok: false, error: checked.error };
+      return now({ ok: false, error: checked.error });
     }
     const batch = checked.value;
-    if (!socket.data.greeted) return refuse(log, batch.batchId, 'send hello before batches');
+    if (!socket.data.greeted) return now(refuse(log, batch.batchId, 'send hello before batches'));
     let owner: string | null;
     try {
       owner = await this.ownerOf(batch.captureId);
     } catch (e) {
       log.error({ err: e }, 'could not look up the capture of a batch');
-      return { ok: false, error: 'could not store the batch; see the API log' };
+      return now({ ok: false, error: 'could not store the batch; see the API log', retry: true });
     }
-    if (owner !== socket.data.agentId) return refuse(log, batch.batchId, `capture ${batch.captureId} is not a capture of this agent`);
-    try {
-      const stored = await this.opts.ingest.ingest(batch.captureId, batch);
-      return { ok: true, stored };
-    } catch (e) {
-      if (e instanceof IngestRefusedError) return refuse(log, batch.batchId, e.message);
-      log.error({ err: e, batchId: batch.batchId, captureId: batch.captureId }, 'could not store a batch');
-      return { ok: false, error: 'could not store the batch; see the API log' };
-    }
+    if (owner !== socket.data.agentId) return now(refuse(log, batch.batchId, `capture ${batch.captureId} is not a capture of this agent`));
+    const ack = this.opts.ingest.ingest(batch.captureId, batch).then(
+      (stored): BatchAck => ({ ok: true, stored }),
+      (e: unknown): BatchAck => {
+        if (e instanceof IngestRefusedError) return refuse(log, batch.batchId, e.message);
+        log.error({ err: e, batchId: batch.batchId, captureId: batch.captureId }, 'could not store a batch');
+        return { ok: false, error: 'could not store the batch; see the API log', retry: true };
+      },
+    );
+    return { ack };
   }
 
   /** The agent that owns `captureId` (null: an upload, or no such capture). */
