@@ -2,11 +2,14 @@
  * The API side of ingest-bench.ts, in a process of its own so that its peak RSS is the API's
  * alone: embedded PostgreSQL in a temporary folder, the app with its gateways listening on
  * 127.0.0.1 and a free port, an agent token and a live capture. Talks to the parent over IPC:
- * sends `{ port, token, captureId }` when ready; on `measure` times the first page of the session
+ * sends `{ port, token, captureId }` when ready; on `cpu` answers with the CPU seconds the API and
+ * the embedded PostgreSQL have used so far; on `measure` times the first page of the session
  * list (GET /api/sessions through inject, as a signed-in browser would ask) and answers with it and
  * the process's peak RSS; on `close` stops everything.
  */
+import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +27,7 @@ import { SOCKET_MAX_MESSAGE_BYTES, attachSockets } from '../src/socket/index.ts'
 
 export type ServerMessage =
   | { readonly type: 'ready'; readonly port: number; readonly token: string; readonly captureId: string }
+  | { readonly type: 'cpu'; readonly apiSeconds: number; readonly postgresSeconds: number | null }
   | { readonly type: 'measured'; readonly peakRssBytes: number; readonly firstPageMs: number[]; readonly sessionsInList: number; readonly rows: Record<string, number> };
 
 const send = (m: ServerMessage): void => {
@@ -51,6 +55,7 @@ const user = await db.prisma.user.create({ data: { username: 'bench', passwordHa
 const cookie = `mailscope_session=${(await createLoginSession(db, user.id)).token}`;
 
 process.on('message', (msg: { type: string }) => {
+  if (msg.type === 'cpu') send({ type: 'cpu', apiSeconds: cpuSeconds(process.cpuUsage()), postgresSeconds: postgresCpuSeconds() });
   if (msg.type === 'measure') void measure();
   if (msg.type === 'close') void close();
 });
@@ -70,6 +75,55 @@ async function measure(): Promise<void> {
     (SELECT count(*) FROM "TimelineEntry") AS timeline`);
   const rows = Object.fromEntries(Object.entries(c.rows[0]!).map(([k, v]) => [k, Number(v)]));
   send({ type: 'measured', peakRssBytes: process.resourceUsage().maxRSS * 1024, firstPageMs: times, sessionsInList: count, rows });
+}
+
+function cpuSeconds(u: NodeJS.CpuUsage): number {
+  return (u.user + u.system) / 1e6;
+}
+
+/**
+ * CPU seconds of the embedded PostgreSQL so far: its postmaster (found by its data folder) and
+ * every process it started, the exited ones included (cutime, cstime). Linux (/proc) only; null
+ * elsewhere.
+ */
+function postgresCpuSeconds(): number | null {
+  let ticksPerSecond: number;
+  try {
+    ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    ticksPerSecond = 100;
+  }
+  const stat = (pid: string): string[] | null => {
+    try {
+      const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      return text.slice(text.lastIndexOf(')') + 2).split(' '); // the fields from the 3rd (state) on
+    } catch {
+      return null;
+    }
+  };
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((n) => /^\d+$/.test(n));
+  } catch {
+    return null;
+  }
+  const postmaster = pids.find((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(pgDir);
+    } catch {
+      return false;
+    }
+  });
+  if (postmaster === undefined) return null;
+  let ticks = 0;
+  for (const pid of pids) {
+    const f = stat(pid);
+    if (f === null) continue;
+    // f[1] ppid, f[11] utime, f[12] stime, f[13] cutime, f[14] cstime
+    if (pid === postmaster) ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+    else if (f[1] === postmaster) ticks += Number(f[11]) + Number(f[12]);
+  }
+  return ticks / ticksPerSecond;
 }
 
 async function close(): Promise<void> {

@@ -12,6 +12,7 @@
  * the protocol's limit).
  */
 import { fork } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import type { AgentToServerEvents, BatchAck, BatchPayload, ServerToAgentEvents } from '@mailscope/shared';
@@ -113,6 +114,9 @@ if (!hello.ok) throw new Error(hello.error);
 
 const batches = Math.ceil(SESSIONS / PER_BATCH);
 console.log(`pushing ${SESSIONS.toLocaleString('en')} sessions, ${(SESSIONS * PACKETS_PER_SESSION).toLocaleString('en')} packets, ${(SESSIONS * TIMELINE_PER_SESSION).toLocaleString('en')} timeline entries in ${batches} batches, ${IN_FLIGHT} in flight ...`);
+child.send({ type: 'cpu' });
+const cpuBefore = await nextMessage('cpu');
+const clientCpuBefore = process.cpuUsage();
 const t0 = performance.now();
 const stored = { packets: 0, sessions: 0, timeline: 0, mails: 0 };
 let rawBytes = 0;
@@ -142,7 +146,16 @@ while (next < batches || pending.size > 0) {
   }
 }
 const seconds = (performance.now() - t0) / 1000;
+const clientCpu = process.cpuUsage(clientCpuBefore);
+child.send({ type: 'cpu' });
+const cpuAfter = await nextMessage('cpu');
 agent.disconnect();
+const cpu = {
+  api: cpuAfter.apiSeconds - cpuBefore.apiSeconds,
+  agent: (clientCpu.user + clientCpu.system) / 1e6,
+  postgres: cpuAfter.postgresSeconds === null || cpuBefore.postgresSeconds === null ? null : cpuAfter.postgresSeconds - cpuBefore.postgresSeconds,
+};
+const cpuTotal = cpu.api + cpu.agent + (cpu.postgres ?? 0);
 
 child.send({ type: 'measure' });
 const m = await nextMessage('measured');
@@ -160,5 +173,7 @@ ingest benchmark (${batches} batches of up to ${PER_BATCH} sessions, ${IN_FLIGHT
   packet records/s       ${Math.round(packetRate).toLocaleString('en')} end to end   (target >= ${TARGET_ROWS_PER_S.toLocaleString('en')}: ${ok(packetRate >= TARGET_ROWS_PER_S)})
   all rows/s             ${Math.round(allRows / seconds).toLocaleString('en')} (packets + sessions + timeline entries)
   frame bytes/s          ${(rawBytes / 1048576 / seconds).toFixed(1)} MiB/s
+  CPU seconds            API ${cpu.api.toFixed(1)}, agent (this process: building and sending the batches) ${cpu.agent.toFixed(1)}, PostgreSQL ${cpu.postgres === null ? '? (no /proc)' : cpu.postgres.toFixed(1)}; ${cpuTotal.toFixed(1)} in ${seconds.toFixed(1)} s = ${(cpuTotal / seconds).toFixed(2)} of ${availableParallelism()} cores
+  CPU per packet record  API ${(cpu.api / stored.packets * 1e6).toFixed(1)} µs, PostgreSQL ${cpu.postgres === null ? '?' : (cpu.postgres / stored.packets * 1e6).toFixed(1)} µs (with its share of the sessions and timeline entries)
   API peak RSS           ${(m.peakRssBytes / 1048576).toFixed(0)} MB
   session list page 1    median ${median.toFixed(1)} ms of ${m.firstPageMs.length} requests (best ${sorted[0]!.toFixed(1)} ms; the very first, cold: ${m.firstPageMs[0]!.toFixed(1)} ms), ${m.sessionsInList} of ${m.rows.sessions?.toLocaleString('en')} sessions, GET /api/sessions?limit=50   (target < ${TARGET_FIRST_PAGE_MS} ms: ${ok(median < TARGET_FIRST_PAGE_MS)})`);
