@@ -123,13 +123,11 @@ export class IngestService {
 
   /** Phase 1: sessions opened and closed, the capture's session counter, the Session.id of every session the batch names. */
   private async storeSessions(captureId: string, batch: BatchPayload): Promise<StoredSessions> {
-    const client = await this.opts.db.pool.connect();
     const known = new Map<number, bigint>();
     const opened: { row: SessionRow; event: BatchSessionOpened }[] = [];
     const closed: { row: SessionRow; event: BatchSessionClosed }[] = [];
     let count = 0;
-    try {
-      await client.query('BEGIN');
+    await this.transaction(async (client) => {
       const exists = await client.query('SELECT 1 FROM "Capture" WHERE id = $1::uuid', [captureId]);
       if (exists.rowCount === 0) throw new IngestRefusedError(`unknown capture ${captureId}`);
 
@@ -169,13 +167,7 @@ export class IngestService {
       await this.resolveSessions(client, captureId, batch, known);
       count = opened.length + closedInserted;
       if (count > 0) await client.query('UPDATE "Capture" SET sessions = sessions + $2 WHERE id = $1::uuid', [captureId, count]);
-      await client.query('COMMIT');
-    } catch (e) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw e;
-    } finally {
-      client.release();
-    }
+    });
     this.remember(captureId, known);
     return { known, opened, closed, count };
   }
@@ -189,9 +181,7 @@ export class IngestService {
     let timeline = 0;
     let mails: StoredMail[] = [];
     if (batch.packets.length + batch.timeline.length + batch.mails.length === 0) return { sessions, packets, timeline, mails, bytes, touched };
-    const client = await this.opts.db.pool.connect();
-    try {
-      await client.query('BEGIN');
+    await this.transaction(async (client) => {
       const sessionOf = (engineId: number): bigint | undefined => known.get(engineId);
 
       if (batch.packets.length > 0) {
@@ -265,6 +255,16 @@ export class IngestService {
           [captureId, packets, mails.length, bytes],
         );
       }
+    });
+    return { sessions, packets, timeline, mails, bytes, touched };
+  }
+
+  /** Runs `work` in a transaction on a connection of its own: committed when it resolves, rolled back when it throws. */
+  private async transaction(work: (client: pg.PoolClient) => Promise<void>): Promise<void> {
+    const client = await this.opts.db.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await work(client);
       await client.query('COMMIT');
     } catch (e) {
       await client.query('ROLLBACK').catch(() => undefined);
@@ -272,7 +272,6 @@ export class IngestService {
     } finally {
       client.release();
     }
-    return { sessions, packets, timeline, mails, bytes, touched };
   }
 
   /** Adds to `known` the Session.id of every engine session the batch names. */
