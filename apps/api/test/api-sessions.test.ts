@@ -92,6 +92,36 @@ for (const server of testDatabases()) {
       assert.match(badTime.json().message, /^from: 'yesterday' is not a time/);
     });
 
+    test('an open session shows the packets and bytes stored so far; a closed one the counts the engine gave at close', async () => {
+      const db = await server.open();
+      const app = await testApp(db);
+      const cookie = await login(app, await createUser(db, 'viewer'));
+      const capture = await db.prisma.capture.create({ data: { source: 'live', status: 'running', interface: 'lo' } });
+      const base = { captureId: capture.id, protocol: 'smtp' as const, clientAddr: '192.0.2.1', serverAddr: '198.51.100.1', serverPort: 25 };
+      const open = await db.prisma.session.create({ data: { ...base, engineSessionId: 1, clientPort: 40001, startTs: BigInt(T0) } });
+      const closed = await db.prisma.session.create({
+        data: { ...base, engineSessionId: 2, clientPort: 40002, startTs: BigInt(T0 + 1), state: 'closed', endTs: BigInt(T0 + 9), outcome: 'delivered', packetsClient: 9, packetsServer: 8, bytesClient: 900n, bytesServer: 800n },
+      });
+      const row = (no: number, sessionId: number, dir: 'client' | 'server', payloadLength: number): PacketRow => ({
+        no, ts: T0 + no, src: '', dst: '', protocol: 'SMTP', length: 54 + payloadLength, capturedLength: 54 + payloadLength, info: '', sessionId, dir, payloadLength, linkType: 1, raw: new Uint8Array(54 + payloadLength),
+      });
+      await insertPackets(db.pool, capture.id, [
+        row(1, 1, 'client', 0), row(2, 1, 'server', 0), row(3, 1, 'client', 0), row(4, 1, 'server', 14), row(5, 1, 'client', 8), row(6, 1, 'server', 100),
+        row(7, 2, 'client', 5),
+      ]);
+      const list = await app.inject({ method: 'GET', url: `/api/sessions?captureId=${capture.id}`, headers: { cookie } });
+      assert.equal(list.statusCode, 200, list.body);
+      const counts = (list.json() as { sessions: { id: string; state: string; packets: unknown; bytes: unknown }[] }).sessions.map((x) => [x.id, x.state, x.packets, x.bytes]);
+      assert.deepEqual(counts, [
+        [String(closed.id), 'closed', { client: 9, server: 8 }, { client: 900, server: 800 }],
+        [String(open.id), 'open', { client: 3, server: 3 }, { client: 8, server: 114 }],
+      ]);
+      const detail = await app.inject({ method: 'GET', url: `/api/sessions/${open.id}`, headers: { cookie } });
+      assert.equal(detail.statusCode, 200, detail.body);
+      const d = (detail.json() as { session: { packets: unknown; bytes: unknown } }).session;
+      assert.deepEqual([d.packets, d.bytes], [{ client: 3, server: 3 }, { client: 8, server: 114 }]);
+    });
+
     test('.pcap export has the session\'s frames and parses back; the data flow is rebuilt from them', async () => {
       const db = await server.open();
       const app = await testApp(db);
@@ -189,11 +219,11 @@ for (const server of testDatabases()) {
       assert.equal(res.statusCode, 200, res.body);
       const body = res.json() as { sessions: { t: number; key: string; count: number }[] };
       // From the 300 seeded sessions (2 per second, first 60 s = 120: 40 pop3, 80 smtp) plus the
-      // 2 + 1 sessions the other tests made at T0.
+      // 2 + 2 + 1 sessions the other tests made at T0.
       const smtp = body.sessions.find((s) => s.key === 'smtp' && s.t === T0)?.count;
       const pop3 = body.sessions.find((s) => s.key === 'pop3' && s.t === T0)?.count;
       assert.equal(pop3, 40);
-      assert.equal(smtp, 80 + 3);
+      assert.equal(smtp, 80 + 5);
     });
 
     test('stats: buckets cuts the range into that many; extent spans every session, even outside the range', async () => {
@@ -210,8 +240,8 @@ for (const server of testDatabases()) {
       assert.equal(body.bucketUs, 50_000_000);
       const perBucket = new Map<number, number>();
       for (const s of body.sessions) perBucket.set(s.t, (perBucket.get(s.t) ?? 0) + s.count);
-      // 100 seeded sessions per 50 s, and the 3 other tests' sessions at T0.
-      assert.deepEqual([...perBucket], [[T0, 103], [T0 + 50_000_000, 100], [T0 + 100_000_000, 100]]);
+      // 100 seeded sessions per 50 s, and the 5 other tests' sessions at T0.
+      assert.deepEqual([...perBucket], [[T0, 105], [T0 + 50_000_000, 100], [T0 + 100_000_000, 100]]);
       assert.deepEqual(body.extent, { first: T0, last: T0 + 149_000_000 });
 
       // A range with nothing in it (the last hour of the test's clock) still says where the data is.

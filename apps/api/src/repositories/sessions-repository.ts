@@ -109,14 +109,36 @@ export async function listSessions(db: Database, f: SessionFilter, limit: number
     where.AND = [...(where.AND as Prisma.SessionWhereInput[]), { OR: [{ startTs: { lt: ts } }, { startTs: ts, id: { lt: id } }] }];
   }
   const rows = await db.prisma.session.findMany({ where, orderBy: [{ startTs: 'desc' }, { id: 'desc' }], take: limit + 1, select: LIST_SELECT });
-  const page = rows.slice(0, limit);
+  const page = await withLiveCounts(db, rows.slice(0, limit));
   const last = page[page.length - 1];
   return { sessions: page.map(presentSession), next: rows.length > limit && last !== undefined ? encodeCursor([last.startTs, last.id]) : null };
 }
 
 export async function getSession(db: Database, id: bigint) {
   const row = await db.prisma.session.findUnique({ where: { id }, select: DETAIL_SELECT });
-  return row === null ? null : presentSessionDetail(row);
+  return row === null ? null : presentSessionDetail((await withLiveCounts(db, [row]))[0]!);
+}
+
+/**
+ * The engine gives a session's packet and byte counts when it closes; until then the row holds 0.
+ * An open session's counts are taken from the packets stored so far (frames by direction, and
+ * their TCP payload bytes, as the engine counts them), so a long transfer shows its progress.
+ */
+async function withLiveCounts<T extends ListRow>(db: Database, rows: T[]): Promise<T[]> {
+  const open = rows.filter((r) => r.state === 'open').map((r) => r.id);
+  if (open.length === 0) return rows;
+  const r = await db.pool.query<{ id: string; pc: number; ps: number; bc: string; bs: string }>(
+    `SELECT "sessionId"::text AS id,
+            count(*) FILTER (WHERE dir = 'client')::int AS pc, count(*) FILTER (WHERE dir = 'server')::int AS ps,
+            coalesce(sum("payloadLength") FILTER (WHERE dir = 'client'), 0) AS bc, coalesce(sum("payloadLength") FILTER (WHERE dir = 'server'), 0) AS bs
+       FROM "Packet" WHERE "sessionId" = ANY($1::bigint[]) GROUP BY "sessionId"`,
+    [open.map(String)],
+  );
+  const counts = new Map(r.rows.map((c) => [c.id, c]));
+  return rows.map((row) => {
+    const c = row.state === 'open' ? counts.get(String(row.id)) : undefined;
+    return c === undefined ? row : { ...row, packetsClient: c.pc, packetsServer: c.ps, bytesClient: BigInt(c.bc), bytesServer: BigInt(c.bs) };
+  });
 }
 
 /** Shown instead of a captured password; revealing it is POST .../reveal (admin, audited). */

@@ -92,7 +92,7 @@ const SessionRowLink = memo(function SessionRowLink({ s, index, className, style
       <span><OutcomeBadge outcome={s.outcome} state={s.state} /></span>
       <span className={styles.num}>{s.mails > 0 ? formatCount(s.mails) : <span className="muted">0</span>}</span>
       <span className={styles.num}>{s.endTs === null ? <span className="muted">open</span> : formatDuration(s.endTs - s.startTs)}</span>
-      <span className={styles.num} title={`${formatCount(s.packets.client)} packets from the client, ${formatCount(s.packets.server)} from the server`}>
+      <span className={styles.num} data-testid="session-packets" title={`${formatCount(s.packets.client)} packets from the client, ${formatCount(s.packets.server)} from the server`}>
         {formatCount(s.packets.client)} / {formatCount(s.packets.server)}
       </span>
       <FlagsCell s={s} />

@@ -2,8 +2,9 @@
 /**
  * Live updates of the sessions list. Events are gathered and handled at most every FLUSH_MS:
  * - session:closed patches a loaded row at once (outcome, user, mails, end), then the row is
- *   read again for what the close stored (packet counts, flags: the API writes them at close,
- *   so session:updated is not listened to);
+ *   read again for what the close stored (packet counts, flags);
+ * - session:updated (packets or dialogue stored for an open session) has a loaded row read again:
+ *   the API counts an open session's packets and bytes from what is stored so far;
  * - new sessions (session:opened, or session:closed of one never seen: a short session opens and
  *   closes within one agent batch, and only its close is announced) that may match the filters
  *   are fetched by their ids (`ids=`, 100 per query) with the page's own filters, so the API
@@ -73,6 +74,8 @@ export function useLiveSessions(args: {
 
   const opened = useRef(new Map<string, UiSessionOpened>());
   const closed = useRef(new Map<string, UiSessionClosed>());
+  /** Loaded open sessions that something was stored for since the last flush. */
+  const updated = useRef(new Set<string>());
   const seenOpened = useRef(new Map<string, UiSessionOpened>());
   const pending = useRef<SessionRow[]>([]);
   /** Ids of new sessions counted but not fetched (a burst); a set, as one may be announced twice (opened, closed). */
@@ -102,6 +105,7 @@ export function useLiveSessions(args: {
     generation.current++;
     opened.current.clear();
     closed.current.clear();
+    updated.current.clear();
     pending.current = [];
     overflow.current = new Set();
     setNewCount(0);
@@ -117,8 +121,10 @@ export function useLiveSessions(args: {
     const q = filtersRef.current.query;
     const openedNow = opened.current;
     const closedNow = closed.current;
+    const updatedNow = updated.current;
     opened.current = new Map();
     closed.current = new Map();
+    updated.current = new Set();
 
     const patchClosed = (r: SessionRow): SessionRow | undefined => {
       const e = closedNow.get(r.id);
@@ -132,6 +138,7 @@ export function useLiveSessions(args: {
     const known = (id: string) => store.has(id) || pendingIds.has(id);
     const fresh: Candidate[] = [];
     const refresh = new Set<string>();
+    for (const id of updatedNow) if (known(id)) refresh.add(id);
     for (const e of openedNow.values()) {
       if (known(e.id)) continue;
       const c = closedNow.get(e.id);
@@ -216,6 +223,11 @@ export function useLiveSessions(args: {
   });
   useUiEvent('session:closed', (e) => {
     closed.current.set(e.id, e);
+    schedule();
+  });
+  useUiEvent('session:updated', (e) => {
+    if (!store.has(e.id) && !pending.current.some((r) => r.id === e.id)) return;
+    updated.current.add(e.id);
     schedule();
   });
 
