@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
 import { writePcap } from '@mailscope/protocols/pcap-writer';
 import { maskCredentialLine } from '../src/services/data-flow.ts';
@@ -15,7 +16,8 @@ import type { TestApi } from './ingest-harness.ts';
 import { signIn, startApi, testServers } from './ingest-harness.ts';
 import { T0, tcpFrame } from './helpers.ts';
 
-const CORPUS = '/work/shared/corpus';
+/** The shared corpus beside the repository: `<repo>/../shared/corpus`. */
+const CORPUS = fileURLToPath(new URL('../../../../shared/corpus', import.meta.url));
 
 interface Entry {
   seq: number; dir: string; kind: string; verb: string; arg: string; frames: number[];

@@ -7,12 +7,14 @@
 import assert from 'node:assert/strict';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
 import type { UiUploadProgress } from '@mailscope/shared';
 import type { TestApi } from './ingest-harness.ts';
 import { connectUi, signIn, startApi, testServers } from './ingest-harness.ts';
 
-const CORPUS = '/work/shared/corpus';
+/** The shared corpus beside the repository: `<repo>/../shared/corpus`. */
+const CORPUS = fileURLToPath(new URL('../../../../shared/corpus', import.meta.url));
 
 function multipart(fileName: string, content: Uint8Array): { payload: Buffer; headers: Record<string, string> } {
   const boundary = `----mailscope${Date.now()}`;
