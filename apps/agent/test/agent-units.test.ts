@@ -87,10 +87,10 @@ test('BatchBuilder: never past the protocol limits, whatever limits it is given 
   const L = AGENT_PROTOCOL_LIMITS;
   const out: BatchPayload[] = [];
   const b = new BatchBuilder({ captureId: CAPTURE, saveMail: () => true, limits: { packets: 1e9, mails: 1e9, sessions: 1e9, timeline: 1e9, bytes: 1e12 } }, (batch) => out.push(batch));
-  for (let i = 1; i <= 20; i++) b.add(mailEvent(1, i, 10));
+  for (let i = 1; i <= L.maxBatchMails + 12; i++) b.add(mailEvent(1, i, 10));
   for (let no = 1; no <= L.maxBatchPackets + 10; no++) b.add(packetEvent(no), frame(no));
   b.flush();
-  assert.deepEqual(out.map((x) => [x.mails.length, x.packets.length]), [[8, 0], [8, 0], [4, L.maxBatchPackets], [0, 10]]);
+  assert.deepEqual(out.map((x) => [x.mails.length, x.packets.length]), [[L.maxBatchMails, 0], [12, L.maxBatchPackets], [0, 10]]);
   for (const x of out) assert.ok(validateBatch(packBatch(x)).ok);
 
   // Bytes: two 40 MiB mails never share a batch (64 MiB), the second one starts the next batch.

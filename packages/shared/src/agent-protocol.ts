@@ -16,9 +16,10 @@
  * - `batch` (BatchPayload) → ack BatchAck: engine records of one capture, in the order the engine
  *   emitted them. Idempotent: a batch sent again (reconnect, spool replay) stores nothing twice.
  *   The packets' frame bytes travel concatenated in `frames` (each packet's `capturedLength` bytes,
- *   in packet order): socket.io sends every Uint8Array as a message of its own and its parser
- *   refuses more than 10 per event. Build it with `packBatch`; `validateBatch` gives the packets
- *   their `raw` back (views into `frames`).
+ *   in packet order), and the mails' bytes in `mailBytes` (each mail's `rawLength`, in mail order):
+ *   socket.io sends every Uint8Array as a message of its own and its parser refuses more than 10
+ *   per event. Build it with `packBatch`; `validateBatch` gives the packets and mails their `raw`
+ *   back (views into `frames` and `mailBytes`).
  *
  * API → agent:
  * - `settings` (MailModuleSettings): pushed whenever an admin changes them.
@@ -46,11 +47,11 @@ export const AGENT_PROTOCOL_LIMITS = {
   /** Timeline entries per batch (an SMTP session has ~10-30). */
   maxBatchTimeline: 20_000,
   /**
-   * Mails per batch: each may carry up to `maxMailBytes`, as a binary part of its own. socket.io's
-   * parser refuses a message of more than 10 binary parts (and closes the connection): the frames
-   * travel as one part, so at most 8 mails leave room.
+   * Mails per batch (their bytes travel together in `mailBytes`, within `maxBatchBytes`). It was 8
+   * while each mail's bytes were a binary part of their own (socket.io refuses more than 10), and
+   * a mail-heavy import then went in batches of a few hundred packets.
    */
-  maxBatchMails: 8,
+  maxBatchMails: 1_000,
   /** Raw bytes (frames and mails together) per batch. */
   maxBatchBytes: 64 * 1024 * 1024,
   /** One frame's bytes: libpcap's largest snap length (the engine's maxCaptureRecordBytes). */
@@ -341,10 +342,14 @@ export const BatchMailSchema = Type.Object({
   startTs: Micros,
   endTs: Micros,
   frames: FrameList,
-  raw: Type.Optional(Bytes(L.maxMailBytes)),
+  /** Its bytes' length in the batch's `mailBytes`; absent when the bytes are not sent. */
+  rawLength: Type.Optional(UInt(L.maxMailBytes)),
   summary: MailSummarySchema,
 }, Strict);
-export type BatchMail = Static<typeof BatchMailSchema>;
+/** A mail as it travels: its bytes, if sent, are in the batch's `mailBytes`. */
+export type WireBatchMail = Static<typeof BatchMailSchema>;
+/** A mail as agents build it and the API stores it: with its `raw` bytes, or without them. */
+export type BatchMail = Omit<WireBatchMail, 'rawLength'> & { raw?: Uint8Array };
 
 export const BatchPayloadSchema = Type.Object({
   captureId: CaptureId,
@@ -358,11 +363,13 @@ export const BatchPayloadSchema = Type.Object({
   sessions: Type.Array(BatchSessionEventSchema, { maxItems: L.maxBatchSessions }),
   timeline: Type.Array(BatchTimelineSchema, { maxItems: L.maxBatchTimeline }),
   mails: Type.Array(BatchMailSchema, { maxItems: L.maxBatchMails }),
+  /** The mails' bytes, concatenated in mail order (those with a `rawLength`). */
+  mailBytes: Bytes(L.maxBatchBytes),
 }, Strict);
-/** A batch as it travels (`frames` holds the packets' bytes). */
+/** A batch as it travels (`frames` holds the packets' bytes, `mailBytes` the mails'). */
 export type WireBatchPayload = Static<typeof BatchPayloadSchema>;
-/** A batch as agents build it and the API stores it: each packet with its `raw` bytes. */
-export type BatchPayload = Omit<WireBatchPayload, 'packets' | 'frames'> & { packets: BatchPacket[] };
+/** A batch as agents build it and the API stores it: each packet and mail with its `raw` bytes. */
+export type BatchPayload = Omit<WireBatchPayload, 'packets' | 'frames' | 'mails' | 'mailBytes'> & { packets: BatchPacket[]; mails: BatchMail[] };
 
 /**
  * The wire form of `batch`: the packets' `raw` bytes concatenated into `frames` (one copy), the
@@ -380,7 +387,22 @@ export function packBatch(batch: BatchPayload): WireBatchPayload {
     at += raw.byteLength;
     packets.push(rest);
   }
-  return { ...batch, packets, frames };
+  let mailTotal = 0;
+  for (const m of batch.mails) mailTotal += m.raw?.byteLength ?? 0;
+  const mailBytes = new Uint8Array(mailTotal);
+  const mails: WireBatchMail[] = [];
+  at = 0;
+  for (const m of batch.mails) {
+    const { raw, ...rest } = m;
+    if (raw === undefined) {
+      mails.push(rest);
+    } else {
+      mailBytes.set(raw, at);
+      at += raw.byteLength;
+      mails.push({ ...rest, rawLength: raw.byteLength });
+    }
+  }
+  return { ...batch, packets, frames, mails, mailBytes };
 }
 
 /** Rows a batch added (0 each for a batch already stored). */
@@ -487,9 +509,10 @@ const checkBatchShape = compileValidator(BatchPayloadSchema, 'batch');
 
 /**
  * Validates a batch in its wire form (`packBatch`): its shape, then what one schema cannot say -
- * `frames` exactly as long as the packets' capturedLength together, the raw bytes of the batch
- * within `maxBatchBytes`, frame numbers and (session, seq) / (session, index) keys once each.
- * The value returned has each packet's `raw` (a view into `frames`).
+ * `frames` exactly as long as the packets' capturedLength together and `mailBytes` as the mails'
+ * rawLength, the raw bytes of the batch within `maxBatchBytes`, frame numbers and (session, seq) /
+ * (session, index) keys once each. The value returned has each packet's `raw` (a view into
+ * `frames`) and each sent mail's (a view into `mailBytes`).
  */
 export function validateBatch(value: unknown): Validation<BatchPayload> {
   const shape = checkBatchShape(value);
@@ -499,7 +522,10 @@ export function validateBatch(value: unknown): Validation<BatchPayload> {
   let expected = 0;
   for (const p of wire.packets) expected += p.capturedLength;
   if (expected !== wire.frames.byteLength) return fail(`frames: has ${wire.frames.byteLength} bytes but the packets' capturedLength add up to ${expected}`);
-  const { frames, ...rest } = wire;
+  let mailExpected = 0;
+  for (const m of wire.mails) mailExpected += m.rawLength ?? 0;
+  if (mailExpected !== wire.mailBytes.byteLength) return fail(`mailBytes: has ${wire.mailBytes.byteLength} bytes but the mails' rawLength add up to ${mailExpected}`);
+  const { frames, mailBytes, ...rest } = wire;
   const packets: BatchPacket[] = new Array<BatchPacket>(wire.packets.length);
   let at = 0;
   for (let i = 0; i < wire.packets.length; i++) {
@@ -507,7 +533,18 @@ export function validateBatch(value: unknown): Validation<BatchPayload> {
     packets[i] = { ...p, raw: frames.subarray(at, at + p.capturedLength) };
     at += p.capturedLength;
   }
-  const batch: BatchPayload = { ...rest, packets };
+  const mails: BatchMail[] = new Array<BatchMail>(wire.mails.length);
+  at = 0;
+  for (let i = 0; i < wire.mails.length; i++) {
+    const { rawLength, ...m } = wire.mails[i]!;
+    if (rawLength === undefined) {
+      mails[i] = m;
+    } else {
+      mails[i] = { ...m, raw: mailBytes.subarray(at, at + rawLength) };
+      at += rawLength;
+    }
+  }
+  const batch: BatchPayload = { ...rest, packets, mails };
   const frameNos = new Set<number>();
   for (let i = 0; i < batch.packets.length; i++) {
     const p = batch.packets[i]!;

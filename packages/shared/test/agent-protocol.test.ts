@@ -39,15 +39,36 @@ function wire(b: ReturnType<typeof batch>): ReturnType<typeof batch> {
   return packBatch(b as never) as unknown as ReturnType<typeof batch>;
 }
 
-test('a well-formed batch passes; packBatch and validateBatch give each packet its bytes back', () => {
+test('a well-formed batch passes; packBatch and validateBatch give each packet and mail its bytes back', () => {
   const b = batch();
   b.packets.push({ ...b.packets[0]!, no: 2, raw: new Uint8Array([9, 8]), capturedLength: 2 });
+  b.mails[0]!.raw = new Uint8Array([5, 6, 7]);
+  // A mail sent without its bytes (Save Mail off), between two with them.
+  b.mails.push({ ...b.mails[0]!, index: 2, raw: undefined }, { ...b.mails[0]!, index: 3, raw: new Uint8Array([42]) });
+  delete b.mails[1]!.raw;
   const packed = wire(b);
   assert.deepEqual(packed.frames, new Uint8Array([1, 2, 3, 4, 9, 8]));
+  assert.deepEqual(packed.mailBytes, new Uint8Array([5, 6, 7, 42]));
   assert.equal('raw' in packed.packets[0]!, false);
+  assert.deepEqual(packed.mails.map((m) => ['raw' in m, m.rawLength]), [[false, 3], [false, undefined], [false, 1]]);
   const r = validateBatch(packed);
   assert.equal(r.ok, true, r.ok ? '' : r.error);
   assert.deepEqual(r.ok && r.value.packets.map((p) => [...p.raw]), [[1, 2, 3, 4], [9, 8]]);
+  assert.deepEqual(r.ok && r.value.mails.map((m) => (m.raw === undefined ? null : [...m.raw])), [[5, 6, 7], null, [42]]);
+  assert.deepEqual(r.ok && r.value.mails.map((m) => 'rawLength' in m), [false, false, false]);
+});
+
+test('a batch of 1,000 mails travels in two binary parts (socket.io refuses more than 10)', () => {
+  const b = batch();
+  b.mails = Array.from({ length: AGENT_PROTOCOL_LIMITS.maxBatchMails }, (_, i) => ({ ...b.mails[0]!, index: i + 1, raw: new Uint8Array([i & 0xff]) }));
+  const packed = wire(b);
+  const parts = Object.values(packed).filter((v) => v instanceof Uint8Array).length
+    + packed.mails.filter((m) => Object.values(m).some((v) => v instanceof Uint8Array)).length
+    + packed.packets.filter((p) => Object.values(p).some((v) => v instanceof Uint8Array)).length;
+  assert.equal(parts, 2);
+  const r = validateBatch(packed);
+  assert.equal(r.ok, true, r.ok ? '' : r.error);
+  assert.deepEqual(r.ok && r.value.mails.map((m) => m.raw![0]), Array.from({ length: 1000 }, (_, i) => i & 0xff));
 });
 
 test('batch refusals name the field and the reason', () => {
@@ -61,7 +82,11 @@ test('batch refusals name the field and the reason', () => {
     ['negative ts', (b) => { b.timeline[0]!.ts = -1; }, /timeline\/0\/ts: must be >= 0/],
     ['unknown kind', (b) => { b.timeline[0]!.kind = 'chat'; }, /timeline\/0\/kind: must be one of "tcp"/],
     ['too many packets', (b) => { b.packets = Array.from({ length: AGENT_PROTOCOL_LIMITS.maxBatchPackets + 1 }, () => b.packets[0]!); }, /packets: must not have more than 5000 items/],
-    ['too many mails', (b) => { b.mails = Array.from({ length: AGENT_PROTOCOL_LIMITS.maxBatchMails + 1 }, (_, i) => ({ ...b.mails[0]!, index: i + 1 })); }, /mails: must not have more than 8 items/],
+    ['too many mails', (b) => { b.mails = Array.from({ length: AGENT_PROTOCOL_LIMITS.maxBatchMails + 1 }, (_, i) => ({ ...b.mails[0]!, index: i + 1 })); }, /mails: must not have more than 1000 items/],
+    ['mailBytes shorter than the mails say', (b) => { b.mails[0]!.rawLength = 4; }, /mailBytes: has 3 bytes but the mails' rawLength add up to 4/],
+    ['mail bytes left over', (b) => { delete b.mails[0]!.rawLength; }, /mailBytes: has 3 bytes but the mails' rawLength add up to 0/],
+    ['raw inside a mail', (b) => { b.mails[0]!.raw = new Uint8Array(3); }, /mails\/0: unknown field raw/],
+    ['mailBytes missing', (b) => { delete b.mailBytes; }, /must have required propert(y|ies) mailBytes/],
     ['duplicate frame', (b) => { b.packets.push({ ...b.packets[0]! }); b.frames = new Uint8Array(8); }, /frame 1 appears twice/],
     ['duplicate timeline key', (b) => { b.timeline.push({ ...b.timeline[0]! }); }, /entry 1 of session 1 appears twice/],
     ['mail without summary', (b) => { delete b.mails[0]!.summary; }, /mails\/0: must have required properties? summary/],

@@ -20,7 +20,7 @@ import type { UploadWorkerData, WorkerToMain, MainToWorker, WorkerBatch } from '
 const CHUNK_BYTES = 1024 * 1024;
 const MAX_BATCHES_IN_FLIGHT = 2;
 /** Flush a batch past any of these (well inside the protocol's per-batch limits). */
-const FLUSH = { packets: 2_000, sessions: 2_000, timeline: 10_000, mails: 8, bytes: 8 * 1024 * 1024 };
+const FLUSH = { packets: 2_000, sessions: 2_000, timeline: 10_000, mails: 500, bytes: 8 * 1024 * 1024 };
 
 const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
 
