@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import type { BatchAck, BatchPayload, BatchSessionClosed, BatchSessionOpened, CommandAck, HelloAck, MailModuleSettings, UiStatsTick } from '@mailscope/shared';
+import type { BatchAck, BatchMail, BatchPayload, BatchSessionClosed, BatchSessionOpened, CommandAck, HelloAck, MailModuleSettings, UiStatsTick } from '@mailscope/shared';
 import { DEFAULT_MAIL_SETTINGS, packBatch } from '@mailscope/shared';
 import { AgentNotConnectedError } from '../src/services/agent-control.ts';
 import type { AgentClient, TestApi } from './ingest-harness.ts';
@@ -148,6 +148,10 @@ for (const server of await testServers()) {
       assert.equal(mail.sha256, sha(MAIL));
       assert.equal(mail.subject, 'Hello');
       assert.deepEqual(mail.rcptTo, ['b@example.org', 'c@example.org']);
+      assert.deepEqual(
+        [mail.index, mail.direction, mail.command, mail.messageNumber, mail.mailFrom, mail.mailParams, mail.from, mail.to, mail.cc, mail.size, mail.complete, mail.finalReply, mail.startTs, mail.endTs, mail.frames],
+        [1, 'sent', 'DATA', null, 'a@example.com', ['SIZE=60'], 'a@example.com', ['b@example.org'], [], MAIL.length, true, '250 OK', BigInt(T0 + 5500), BigInt(T0 + 6500), [5, 6]],
+      );
       assert.equal(mail.raw, null, 'Save Mail is off: summary only');
       assert.equal(mail.savedPath, null);
       assert.equal(mail.attachments.length, 1);
@@ -189,6 +193,40 @@ for (const server of await testServers()) {
       await new Promise((r) => setTimeout(r, 200));
       assert.equal(seen.length, 4);
       assert.equal((await api.db.prisma.session.findFirstOrThrow({ where: { captureId, engineSessionId: 2 } })).state, 'closed');
+    });
+
+    test('several mails in one batch: each row with its own envelope, lists, frames and attachments, awkward characters kept', async () => {
+      const api = await startApi(server);
+      const { agent, captureId } = await ready(api);
+      const base = smtpBatch(captureId);
+      const [open1, close1] = base.sessions as [BatchSessionOpened, BatchSessionClosed];
+      const mail0 = base.mails[0]!;
+      const odd = ['"quoted"@example.org', 'a,b@example.org', '{braces}@example.org', 'back\\slash@example.org', 'NULL', '', 'Grüße 😀 <x@example.org>'];
+      const mails: BatchMail[] = [
+        { ...mail0, index: 1, envelope: { mailFrom: '', mailParams: [], rcptTo: odd }, summary: { to: odd.slice(0, 3), cc: ['c@example.org'], attachments: [] }, frames: [] },
+        { ...mail0, sessionId: 2, index: 1, direction: 'retrieved', command: 'RETR', messageNumber: 3, envelope: undefined, finalReply: undefined, frames: [1, 2, 3],
+          summary: { subject: 'Two', to: [], cc: [], attachments: [mail0.summary.attachments[0]!, { contentType: 'application/pdf', size: 9, sha256: 'b'.repeat(64) }] } },
+        { ...mail0, index: 2, frames: [6], summary: { subject: 'Three', to: ['z@example.org'], cc: [], attachments: [{ filename: 'three.txt', contentType: 'text/plain', size: 3, sha256: 'c'.repeat(64) }] } },
+      ];
+      const batch: BatchPayload = { ...base, sessions: [open1, { ...open1, sessionId: 2, client: { addr: '198.51.100.9', port: 40002 } }, close1], mails };
+      assert.deepEqual(await send(agent, batch), { ok: true, stored: { packets: 7, sessions: 2, timeline: 5, mails: 3 } });
+      const rows = await api.db.prisma.mail.findMany({
+        where: { session: { captureId } }, include: { attachments: { orderBy: { id: 'asc' } }, session: { select: { engineSessionId: true } } },
+        orderBy: [{ session: { engineSessionId: 'asc' } }, { index: 'asc' }],
+      });
+      assert.deepEqual(rows.map((m) => [m.session.engineSessionId, m.index, m.subject, m.direction, m.messageNumber, m.mailFrom, m.rcptTo, m.to, m.cc, m.frames, m.finalReply]), [
+        [1, 1, null, 'sent', null, '', odd, odd.slice(0, 3), ['c@example.org'], [], '250 OK'],
+        [1, 2, 'Three', 'sent', null, 'a@example.com', ['b@example.org', 'c@example.org'], ['z@example.org'], [], [6], '250 OK'],
+        [2, 1, 'Two', 'retrieved', 3, null, [], [], [], [1, 2, 3], null],
+      ]);
+      assert.deepEqual(rows.map((m) => m.attachments.map((a) => [a.filename, a.contentType, a.size])), [
+        [],
+        [['three.txt', 'text/plain', 3]],
+        [['x.txt', 'text/plain', 2], [null, 'application/pdf', 9]],
+      ]);
+      // Sent again: nothing more, not even attachments.
+      assert.deepEqual(await send(agent, batch), { ok: true, stored: { packets: 0, sessions: 0, timeline: 0, mails: 0 } });
+      assert.equal((await rowCounts(api.db)).attachments, 3);
     });
 
     test('batches sent without waiting: stored, answered and announced in the order sent, a session closed in the batch after its opening', async () => {

@@ -304,46 +304,66 @@ export class IngestService {
     for (const [k, v] of known) cache.set(k, v);
   }
 
+  /**
+   * The batch's mails in one INSERT (and their attachments in one more), each row's arrays passed
+   * as JSON: a mail-heavy import has hundreds per batch, and a statement per mail cost more than
+   * the packets. A mail whose bytes are kept (Save Mail) then gets them, and its file in the save
+   * location, one by one.
+   */
   private async storeMails(client: pg.PoolClient, captureId: string, batch: BatchPayload, known: ReadonlyMap<number, bigint>): Promise<StoredMail[]> {
     const settings = this.opts.settings.current;
-    const out: StoredMail[] = [];
+    const mails: { sessionId: bigint; mail: BatchMail }[] = [];
     for (const mail of batch.mails) {
       const sessionId = known.get(mail.sessionId);
       if (sessionId === undefined) {
         this.opts.log.warn({ captureId, batchId: batch.batchId, session: mail.sessionId, index: mail.index }, 'mail of a session never opened was not stored');
         continue;
       }
-      const keep = settings.saveMail && mail.raw !== undefined;
-      const r = await client.query<{ id: string }>(
-        `INSERT INTO "Mail" ("sessionId", "index", "direction", "command", "messageNumber", "mailFrom", "mailParams", "rcptTo",
-           "subject", "from", "to", "cc", "date", "messageId", "parseError", "size", "sha256", "complete", "finalReply",
-           "startTs", "endTs", "frames", "raw")
-         VALUES ($1, $2, $3::"MailDirection", $4, $5, $6, $7::text[], $8::text[], $9, $10, $11::text[], $12::text[], $13, $14, $15,
-           $16, $17, $18, $19, $20, $21, $22::int[], $23)
-         ON CONFLICT ("sessionId", "index") DO NOTHING RETURNING id`,
-        [
-          String(sessionId), mail.index, mail.direction, mail.command, mail.messageNumber ?? null,
-          mail.envelope?.mailFrom ?? null, mail.envelope?.mailParams ?? [], mail.envelope?.rcptTo ?? [],
-          mail.summary.subject ?? null, mail.summary.from ?? null, mail.summary.to, mail.summary.cc,
-          mail.summary.date ?? null, mail.summary.messageId ?? null, mail.summary.parseError ?? null,
-          mail.size, mail.sha256, mail.complete, mail.finalReply ?? null, String(mail.startTs), String(mail.endTs), mail.frames,
-          keep && mail.raw !== undefined ? Buffer.from(mail.raw.buffer, mail.raw.byteOffset, mail.raw.byteLength) : null,
-        ],
+      mails.push({ sessionId, mail });
+    }
+    if (mails.length === 0) return [];
+    const col = <T>(f: (m: BatchMail) => T): T[] => mails.map(({ mail }) => f(mail));
+    const r = await client.query<{ id: string; sessionId: string; index: number }>(
+      `INSERT INTO "Mail" ("sessionId", "index", "direction", "command", "messageNumber", "mailFrom", "mailParams", "rcptTo",
+         "subject", "from", "to", "cc", "date", "messageId", "parseError", "size", "sha256", "complete", "finalReply",
+         "startTs", "endTs", "frames")
+       SELECT s, i, d::"MailDirection", c, mn, mf, ${jsonTextArray('mp')}, ${jsonTextArray('rt')}, subj, fr, ${jsonTextArray('t_')},
+              ${jsonTextArray('cc_')}, dt, mid, pe, sz, sha, comp, fin, st, et, ${jsonTextArray('fs')}::int[]
+         FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::int[], $6::text[], $7::text[], $8::text[], $9::text[],
+                     $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::int[], $17::text[],
+                     $18::boolean[], $19::text[], $20::bigint[], $21::bigint[], $22::text[])
+           AS t(s, i, d, c, mn, mf, mp, rt, subj, fr, t_, cc_, dt, mid, pe, sz, sha, comp, fin, st, et, fs)
+       ON CONFLICT ("sessionId", "index") DO NOTHING
+       RETURNING id::text AS id, "sessionId"::text AS "sessionId", "index"`,
+      [
+        mails.map((m) => String(m.sessionId)), col((m) => m.index), col((m) => m.direction), col((m) => m.command), col((m) => m.messageNumber ?? null),
+        col((m) => m.envelope?.mailFrom ?? null), col((m) => JSON.stringify(m.envelope?.mailParams ?? [])), col((m) => JSON.stringify(m.envelope?.rcptTo ?? [])),
+        col((m) => m.summary.subject ?? null), col((m) => m.summary.from ?? null), col((m) => JSON.stringify(m.summary.to)), col((m) => JSON.stringify(m.summary.cc)),
+        col((m) => m.summary.date ?? null), col((m) => m.summary.messageId ?? null), col((m) => m.summary.parseError ?? null),
+        col((m) => m.size), col((m) => m.sha256), col((m) => m.complete), col((m) => m.finalReply ?? null), col((m) => String(m.startTs)),
+        col((m) => String(m.endTs)), col((m) => JSON.stringify(m.frames)),
+      ],
+    );
+    // Rows stored by an earlier copy of this batch come back as nothing.
+    const ids = new Map(r.rows.map((row) => [`${row.sessionId}:${row.index}`, row.id]));
+    const stored = mails.flatMap(({ sessionId, mail }) => {
+      const id = ids.get(`${sessionId}:${mail.index}`);
+      return id === undefined ? [] : [{ id, sessionId, mail }];
+    });
+    const atts = stored.flatMap(({ id, mail }) => mail.summary.attachments.map((a) => ({ id, a })));
+    if (atts.length > 0) {
+      await client.query(
+        `INSERT INTO "Attachment" ("mailId", "filename", "contentType", "size", "sha256", "disposition")
+         SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[])`,
+        [atts.map((x) => x.id), atts.map((x) => x.a.filename ?? null), atts.map((x) => x.a.contentType), atts.map((x) => x.a.size), atts.map((x) => x.a.sha256), atts.map((x) => x.a.disposition ?? null)],
       );
-      const id = r.rows[0]?.id;
-      if (id === undefined) continue; // stored by an earlier copy of this batch
-      const atts = mail.summary.attachments;
-      if (atts.length > 0) {
-        await client.query(
-          `INSERT INTO "Attachment" ("mailId", "filename", "contentType", "size", "sha256", "disposition")
-           SELECT $1, * FROM unnest($2::text[], $3::text[], $4::int[], $5::text[], $6::text[])`,
-          [id, atts.map((a) => a.filename ?? null), atts.map((a) => a.contentType), atts.map((a) => a.size), atts.map((a) => a.sha256), atts.map((a) => a.disposition ?? null)],
-        );
-      }
-      let savedPath: string | null = null;
-      if (keep && settings.saveLocation !== null && mail.raw !== undefined) {
-        savedPath = await this.saveEml(settings.saveLocation, captureId, mail);
-        if (savedPath !== null) await client.query('UPDATE "Mail" SET "savedPath" = $2 WHERE id = $1', [id, savedPath]);
+    }
+    const out: StoredMail[] = [];
+    for (const { id, sessionId, mail } of stored) {
+      const keep = settings.saveMail && mail.raw !== undefined;
+      if (keep && mail.raw !== undefined) {
+        const savedPath = settings.saveLocation === null ? null : await this.saveEml(settings.saveLocation, captureId, mail);
+        await client.query('UPDATE "Mail" SET raw = $2, "savedPath" = $3 WHERE id = $1', [id, Buffer.from(mail.raw.buffer, mail.raw.byteOffset, mail.raw.byteLength), savedPath]);
       }
       out.push({ id, sessionId, mail, saved: keep });
     }
@@ -527,6 +547,11 @@ async function upsertClosed(
     ],
   );
   return r.rows;
+}
+
+/** SQL for the text[] held by the JSON array text in column `column`, in its order. */
+function jsonTextArray(column: string): string {
+  return `ARRAY(SELECT e FROM jsonb_array_elements_text(${column}::jsonb) WITH ORDINALITY AS x(e, n) ORDER BY n)`;
 }
 
 /** COPY `data` into the table; null (rolled back to a savepoint) when a row's key is already stored. */
