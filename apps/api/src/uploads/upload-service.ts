@@ -35,6 +35,8 @@ const WORKER_URL = new URL('./upload-worker-boot.mjs', import.meta.url);
 
 /** Progress of finished uploads kept for GET /api/uploads/:id (the Capture row has the rest). */
 const MAX_KEPT_PROGRESS = 1_000;
+/** Batches of an upload being stored at once (their packets and timeline overlap). */
+const STORING_AT_ONCE = 3;
 
 export class UploadService {
   private readonly queue: Job[] = [];
@@ -100,14 +102,17 @@ export class UploadService {
     this.current = worker;
     let failure: string | undefined;
     let warning: string | null = null;
-    // Batches are stored in order; the worker waits for the acks.
+    // Batches are handed to the store in order; the worker waits for the acks. Up to
+    // STORING_AT_ONCE are being stored at a time: the ingest overlaps their records (see
+    // ingest-service.ts), and the worker analyses on meanwhile.
     let chain = Promise.resolve();
+    const storing: Promise<void>[] = [];
     await new Promise<void>((resolve) => {
       let settled = false;
       const end = (): void => {
         if (settled) return;
         settled = true;
-        void chain.then(() => resolve());
+        void chain.then(() => Promise.all(storing)).then(() => resolve());
       };
       worker.on('message', (msg: WorkerToMain) => {
         if (msg.type === 'batch') {
@@ -117,12 +122,14 @@ export class UploadService {
               if (!checked.ok) {
                 failure = `the engine produced a batch the store refuses: ${checked.error}`;
               } else {
-                try {
-                  await this.opts.ingest.ingest(captureId, checked.value);
-                } catch (e) {
-                  this.opts.log.error({ err: e, captureId }, 'could not store a batch of an upload');
-                  failure = 'could not store the analysis; see the API log';
-                }
+                storing.push(this.opts.ingest.ingest(captureId, checked.value).then(
+                  () => undefined,
+                  (e: unknown) => {
+                    this.opts.log.error({ err: e, captureId }, 'could not store a batch of an upload');
+                    failure ??= 'could not store the analysis; see the API log';
+                  },
+                ));
+                while (storing.length >= STORING_AT_ONCE) await storing.shift();
               }
               job.progress.bytesRead = msg.progress.bytesRead;
               job.progress.frames = msg.progress.frames;
