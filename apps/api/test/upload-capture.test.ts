@@ -115,6 +115,30 @@ for (const server of await testServers()) {
       assert.equal(alive.statusCode, 200);
     });
 
+    test('a capture whose records cannot be stored ends as failed with a message, the next one is stored', async () => {
+      const api = await startApi(server);
+      const cookie = await signIn(api.db, 'admin');
+      // The database refuses packet rows with a frame of more than 1,000 bytes: a batch fails while
+      // the ones around it are stored.
+      await api.db.pool.query(`
+        CREATE FUNCTION refuse_big_frame() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN IF NEW."capturedLength" > 1000 THEN RAISE EXCEPTION 'no room for big frames (test)'; END IF; RETURN NEW; END $$;
+        CREATE TRIGGER refuse_big_frame BEFORE INSERT ON "Packet" FOR EACH ROW EXECUTE FUNCTION refuse_big_frame();`);
+      const file = await readFile(join(CORPUS, 'pcaps', 'zeek_smtp.pcap'));
+      const res = await upload(api, cookie, 'zeek_smtp.pcap', file);
+      assert.equal(res.statusCode, 202, res.body);
+      const failed = await waitForUpload(api, cookie, (res.json() as { id: string }).id);
+      assert.equal(failed.status, 'failed');
+      assert.equal(failed.error, 'could not store the analysis; see the API log');
+      assert.ok(api.logs.some((l) => l.includes('could not store a batch of an upload')));
+
+      await api.db.pool.query('DROP TRIGGER refuse_big_frame ON "Packet"');
+      const again = await upload(api, cookie, 'zeek_smtp.pcap', file);
+      const done = await waitForUpload(api, cookie, (again.json() as { id: string }).id);
+      assert.equal(done.status, 'done', done.error ?? '');
+      assert.ok(done.packets > 0);
+    });
+
     // Once, on the embedded server: the bytes are the point, not the server (a minute per server).
     if (server.name === 'embedded') test('every corpus capture is stored: hostile bytes (a NUL in a verb, a 100 KiB subject) lose nothing else', async () => {
       // Each file must end 'done' with its packets stored; before, sv_smtp-errors.pcap failed in
