@@ -10,20 +10,8 @@
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { openDatabase } from '@mailscope/db';
-import { Server } from 'socket.io';
-import { buildApp } from '../src/app.ts';
-import { createLoginSession } from '../src/auth/login-sessions.ts';
-import { hashPassword } from '../src/auth/password.ts';
-import { loadConfig } from '../src/env.ts';
-import { disconnectedAgentControl } from '../src/services/agent-control.ts';
-import { AppEvents } from '../src/services/app-events.ts';
-import { forwardingAgentControl } from '../src/services/gateway.ts';
-import { SOCKET_MAX_MESSAGE_BYTES, attachSockets } from '../src/socket/index.ts';
+import { startBenchApi } from './bench-api.ts';
 
 export type ServerMessage =
   | { readonly type: 'ready'; readonly port: number; readonly token: string; readonly captureId: string }
@@ -34,25 +22,13 @@ const send = (m: ServerMessage): void => {
   process.send?.(m);
 };
 
-const dir = await mkdtemp(join(tmpdir(), 'mailscope-ingest-bench-'));
-// Its own folder: the embedded server runs as the postgres user, which cannot enter a mode-700 parent.
-const pgDir = await mkdtemp(join(tmpdir(), 'mailscope-ingest-bench-pg-'));
-const db = await openDatabase({ dataDir: pgDir });
-const config = loadConfig({ MAILSCOPE_DATA_DIR: dir, LOG_LEVEL: 'warn', MAILSCOPE_ADMIN_PASSWORD: 'bench-password' });
-const events = new AppEvents();
-const agentControl = forwardingAgentControl(disconnectedAgentControl);
-const app = await buildApp({ db, config, events, agentControl });
-const io = new Server(app.server, { maxHttpBufferSize: SOCKET_MAX_MESSAGE_BYTES, serveClient: false });
-const gateway = await attachSockets(io, { app, db, config, events });
-agentControl.set(gateway.agentControl);
+const { db, app, pgDir, cookie, close: closeApi } = await startBenchApi('ingest-bench', { role: 'viewer' });
 await app.listen({ host: '127.0.0.1', port: 0 });
 const address = app.server.address();
 
 const token = randomBytes(32).toString('base64url');
 const agent = await db.prisma.agent.create({ data: { name: 'bench', host: '', version: '', tokenHash: createHash('sha256').update(token).digest('hex') } });
 const capture = await db.prisma.capture.create({ data: { agentId: agent.id, source: 'live', status: 'running', interface: 'bench0' } });
-const user = await db.prisma.user.create({ data: { username: 'bench', passwordHash: await hashPassword('bench-password'), role: 'viewer' } });
-const cookie = `mailscope_session=${(await createLoginSession(db, user.id)).token}`;
 
 process.on('message', (msg: { type: string }) => {
   if (msg.type === 'cpu') send({ type: 'cpu', apiSeconds: cpuSeconds(process.cpuUsage()), postgresSeconds: postgresCpuSeconds() });
@@ -127,12 +103,7 @@ function postgresCpuSeconds(): number | null {
 }
 
 async function close(): Promise<void> {
-  await gateway.close();
-  await new Promise<void>((resolve) => void io.close(() => resolve()));
-  await app.close();
-  await db.close();
-  await rm(dir, { recursive: true, force: true });
-  await rm(pgDir, { recursive: true, force: true });
+  await closeApi();
   process.exit(0);
 }
 

@@ -9,21 +9,12 @@
  * The capture is made by packages/protocols/bench/generate-capture.ts (kept in the OS temp folder
  * and reused for the same parameters).
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { openDatabase } from '@mailscope/db';
-import { Server } from 'socket.io';
-import { buildApp } from '../src/app.ts';
-import { createLoginSession } from '../src/auth/login-sessions.ts';
-import { hashPassword } from '../src/auth/password.ts';
-import { loadConfig } from '../src/env.ts';
-import { disconnectedAgentControl } from '../src/services/agent-control.ts';
-import { AppEvents } from '../src/services/app-events.ts';
-import { forwardingAgentControl } from '../src/services/gateway.ts';
-import { SOCKET_MAX_MESSAGE_BYTES, attachSockets } from '../src/socket/index.ts';
+import { startBenchApi } from './bench-api.ts';
 import { ensureCapture, defaultParams } from '../../../packages/protocols/bench/generate-capture.ts';
 
 const { values } = parseArgs({
@@ -37,19 +28,7 @@ const file = join(tmpdir(), `mailscope-upload-bench-${params.sizeMb}mb-${params.
 const { sidecar } = ensureCapture(file, params);
 const content = await readFile(file);
 
-const dir = await mkdtemp(join(tmpdir(), 'mailscope-upload-bench-'));
-const pgDir = await mkdtemp(join(tmpdir(), 'mailscope-upload-bench-pg-'));
-const db = await openDatabase({ dataDir: pgDir });
-const config = loadConfig({ MAILSCOPE_DATA_DIR: dir, LOG_LEVEL: 'warn', MAILSCOPE_ADMIN_PASSWORD: 'bench-password', UPLOAD_LIMIT_MB: '4096' });
-const events = new AppEvents();
-const agentControl = forwardingAgentControl(disconnectedAgentControl);
-const app = await buildApp({ db, config, events, agentControl });
-// The upload routes come with the sockets (the import reports its progress on /ui).
-const io = new Server(app.server, { maxHttpBufferSize: SOCKET_MAX_MESSAGE_BYTES, serveClient: false });
-const gateway = await attachSockets(io, { app, db, config, events });
-agentControl.set(gateway.agentControl);
-const user = await db.prisma.user.create({ data: { username: 'bench', passwordHash: await hashPassword('bench-password'), role: 'admin' } });
-const cookie = `mailscope_session=${(await createLoginSession(db, user.id)).token}`;
+const { db, app, cookie, close } = await startBenchApi('upload-bench', { role: 'admin', env: { UPLOAD_LIMIT_MB: '4096' } });
 
 try {
   const boundary = `----mailscope-bench-${Date.now()}`;
@@ -84,10 +63,5 @@ upload benchmark (${(content.length / 1e6).toFixed(1)} MB capture)
   stored                 ${sessions.toLocaleString('en')} sessions (generated ${sidecar.truth.sessions.toLocaleString('en')}: ${sessions === sidecar.truth.sessions ? 'all' : 'MISMATCH'}), ${packets.toLocaleString('en')} packets, ${status.mails.toLocaleString('en')} mails`);
   if (sessions !== sidecar.truth.sessions) process.exitCode = 1;
 } finally {
-  await gateway.close();
-  await new Promise<void>((resolve) => void io.close(() => resolve()));
-  await app.close();
-  await db.close();
-  await rm(dir, { recursive: true, force: true });
-  await rm(pgDir, { recursive: true, force: true });
+  await close();
 }

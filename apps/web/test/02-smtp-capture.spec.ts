@@ -7,29 +7,20 @@
 import { readFileSync } from 'node:fs';
 import { expect, test } from '@playwright/test';
 import { sendMail, startSmtpServer } from '../../agent/test/helpers/mail-servers.ts';
-import type { SmtpFixture } from '../../agent/test/helpers/mail-servers.ts';
-import { adminRest, choose, expectNoReload, markPage, signInAdmin, stack, stopRunningCaptures, until, updateSettings } from './fixtures.ts';
-import type { Rest, SessionRow } from './fixtures.ts';
+import { choose, expectNoReload, liveCaptureSpec, markPage, signInAdmin, stack, until, updateSettings } from './fixtures.ts';
+import type { SessionRow } from './fixtures.ts';
 
-let smtp: SmtpFixture | undefined;
-let rest: Rest;
-
-test.beforeAll(async () => {
-  rest = await adminRest();
-});
-
-test.afterAll(async () => {
-  await smtp?.close();
-  if (rest !== undefined) await stopRunningCaptures(rest);
-});
+const live = liveCaptureSpec();
 
 test('SMTP on lo: live row, dialogue, masked AUTH, .eml byte for byte', async ({ page }) => {
   const s = stack();
+  const rest = live.rest();
   test.setTimeout(120_000);
   // 2525 is an SMTP port for the agent, and the mail's bytes are kept (Save Mail).
   const current = await rest.get<{ settings: { smtpPorts: number[] } }>('/settings');
   await updateSettings(rest, { saveMail: true, smtpPorts: [...new Set([...current.settings.smtpPorts, s.smtpPort])] });
-  smtp = await startSmtpServer(s.smtpPort);
+  const smtp = await startSmtpServer(s.smtpPort);
+  live.closeAfter(smtp);
 
   await signInAdmin(page);
   await page.goto('/');

@@ -6,25 +6,15 @@
  */
 import { expect, test } from '@playwright/test';
 import { pop3Message, startPop3Server } from '../../agent/test/helpers/mail-servers.ts';
-import type { Pop3Fixture } from '../../agent/test/helpers/mail-servers.ts';
-import { adminRest, expectNoReload, markPage, signInAdmin, stack, stopRunningCaptures, until } from './fixtures.ts';
-import type { Rest, SessionRow, Settings } from './fixtures.ts';
+import { expectNoReload, liveCaptureSpec, markPage, signInAdmin, stack, until } from './fixtures.ts';
+import type { SessionRow, Settings } from './fixtures.ts';
 import { pop3Dialogue } from './pop3-client.ts';
 
-let pop3: Pop3Fixture | undefined;
-let rest: Rest;
-
-test.beforeAll(async () => {
-  rest = await adminRest();
-});
-
-test.afterAll(async () => {
-  await pop3?.close();
-  if (rest !== undefined) await stopRunningCaptures(rest);
-});
+const live = liveCaptureSpec();
 
 test('POP3 ports from the Settings page: a POP3 session on 1110 with USER PASS STAT LIST RETR DELE QUIT', async ({ page }) => {
   const s = stack();
+  const rest = live.rest();
   test.setTimeout(120_000);
   await signInAdmin(page);
 
@@ -51,7 +41,8 @@ test('POP3 ports from the Settings page: a POP3 session on 1110 with USER PASS S
   await page.reload();
   await expect(page.getByTestId('settings-pop3Ports')).toHaveValue('110;1110');
 
-  pop3 = await startPop3Server(s.pop3Port, [pop3Message('Fetched in the browser test')]);
+  const pop3 = await startPop3Server(s.pop3Port, [pop3Message('Fetched in the browser test')]);
+  live.closeAfter(pop3);
   // The capture through the API (spec 2 covers starting one from the Overview).
   const capture = await rest.json<{ id: string }>('POST', '/captures', { agentId: s.agent!.id, interface: 'lo', filter: `tcp port ${s.pop3Port}` });
 

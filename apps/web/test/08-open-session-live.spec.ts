@@ -7,21 +7,9 @@ import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import { expect, test } from '@playwright/test';
 import { startSmtpServer } from '../../agent/test/helpers/mail-servers.ts';
-import type { SmtpFixture } from '../../agent/test/helpers/mail-servers.ts';
-import { adminRest, expectNoReload, markPage, signInAdmin, stack, stopRunningCaptures, updateSettings } from './fixtures.ts';
-import type { Rest } from './fixtures.ts';
+import { expectNoReload, liveCaptureSpec, markPage, signInAdmin, stack, updateSettings } from './fixtures.ts';
 
-let smtp: SmtpFixture | undefined;
-let rest: Rest;
-
-test.beforeAll(async () => {
-  rest = await adminRest();
-});
-
-test.afterAll(async () => {
-  await smtp?.close();
-  if (rest !== undefined) await stopRunningCaptures(rest);
-});
+const live = liveCaptureSpec();
 
 /** A line-at-a-time SMTP client: `say` sends a command and resolves with the reply's last line. */
 async function smtpClient(port: number): Promise<{ say: (line: string) => Promise<string>; greeting: string; close: () => void }> {
@@ -59,10 +47,12 @@ async function smtpClient(port: number): Promise<{ say: (line: string) => Promis
 
 test('an open SMTP session: its packet counts grow in the list, live, until it closes', async ({ page }) => {
   const s = stack();
+  const rest = live.rest();
   test.setTimeout(90_000);
   const current = await rest.get<{ settings: { smtpPorts: number[] } }>('/settings');
   await updateSettings(rest, { smtpPorts: [...new Set([...current.settings.smtpPorts, s.smtpPort])] });
-  smtp = await startSmtpServer(s.smtpPort);
+  const smtp = await startSmtpServer(s.smtpPort);
+  live.closeAfter(smtp);
   const capture = await rest.json<{ id: string }>('POST', '/captures', { agentId: s.agent!.id, interface: 'lo', filter: `tcp port ${s.smtpPort}` });
 
   await signInAdmin(page);

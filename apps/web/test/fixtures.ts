@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { expect } from '@playwright/test';
+import { expect, test } from '@playwright/test';
 import type { Locator, Page } from '@playwright/test';
 import { E2E } from './global-setup.ts';
 import { apiJson, apiLogin, stateFileOf, WEB_DIR } from './stack/stack.ts';
@@ -163,4 +163,27 @@ export async function stopRunningCaptures(rest: Rest): Promise<void> {
       await rest.json('POST', `/captures/${c.id}/stop`, undefined, [200, 404, 409]).catch(() => undefined);
     }
   }
+}
+
+/**
+ * The hooks of a spec that captures on lo: an admin REST client before its tests; after them, the
+ * mail servers it started are closed and the agent's running captures stopped.
+ */
+export function liveCaptureSpec(): { rest: () => Rest; closeAfter: (server: { close: () => Promise<void> }) => void } {
+  let rest: Rest | undefined;
+  const servers: { close: () => Promise<void> }[] = [];
+  test.beforeAll(async () => {
+    rest = await adminRest();
+  });
+  test.afterAll(async () => {
+    for (const server of servers) await server.close();
+    if (rest !== undefined) await stopRunningCaptures(rest);
+  });
+  return {
+    rest: () => {
+      if (rest === undefined) throw new Error('liveCaptureSpec: the admin REST client is made in beforeAll');
+      return rest;
+    },
+    closeAfter: (server) => void servers.push(server),
+  };
 }
