@@ -6,30 +6,14 @@
  * agent events).
  */
 import { useCallback, useEffect, useState, useSyncExternalStore, type FormEvent } from 'react';
+import { interfacesOf, type AgentInterfaceInfo, type AgentRow } from '@/components/overview/capture-types';
 import { api, errorMessage } from '@/lib/api';
 import { CopyButton } from './copy-button';
 import styles from './settings.module.css';
 import { formatAgo, formatIso } from './when';
 
-interface AgentInterface {
-  readonly name?: unknown;
-  readonly description?: unknown;
-  readonly addresses?: unknown;
-}
-
-interface Agent {
-  readonly id: string;
-  readonly name: string;
-  readonly host: string;
-  readonly version: string;
-  readonly interfaces: readonly AgentInterface[];
-  readonly lastSeen: string | null;
-  readonly createdAt: string;
-  readonly connected: boolean;
-}
-
 interface WithToken {
-  readonly agent: Agent;
+  readonly agent: AgentRow;
   readonly token: string;
 }
 
@@ -42,13 +26,31 @@ function useOrigin(): string {
   return useSyncExternalStore(noSubscribe, () => window.location.origin, () => 'http://HOST:3000');
 }
 
-function interfaceText(i: AgentInterface): string {
-  const name = typeof i.name === 'string' ? i.name : '?';
-  const addrs = Array.isArray(i.addresses) ? i.addresses.filter((a): a is string => typeof a === 'string') : [];
-  return addrs.length > 0 ? `${name} (${addrs.join(', ')})` : name;
+function interfaceText(i: AgentInterfaceInfo): string {
+  return i.addresses.length > 0 ? `${i.name} (${i.addresses.join(', ')})` : i.name;
 }
 
-function suggestName(agents: readonly Agent[]): string {
+function InterfacesCell({ agent }: { agent: AgentRow }) {
+  const interfaces = interfacesOf(agent);
+  return (
+    <td className={styles.interfaces} title={interfaces.map(interfaceText).join('\n')}>
+      {interfaces.length === 0 ? (
+        <span className="muted">–</span>
+      ) : (
+        <>
+          {interfaces.slice(0, 3).map((i, n) => (
+            <div key={n} className="small">
+              {interfaceText(i)}
+            </div>
+          ))}
+          {interfaces.length > 3 && <div className="muted small">+{interfaces.length - 3} more</div>}
+        </>
+      )}
+    </td>
+  );
+}
+
+function suggestName(agents: readonly AgentRow[]): string {
   const taken = new Set(agents.map((a) => a.name));
   for (let n = agents.length + 1; ; n++) if (!taken.has(`agent-${n}`)) return `agent-${n}`;
 }
@@ -91,7 +93,7 @@ function TokenPanel({ shown, onDone }: { shown: { name: string; token: string; r
 }
 
 export function AgentsPanel() {
-  const [agents, setAgents] = useState<readonly Agent[] | null>(null);
+  const [agents, setAgents] = useState<readonly AgentRow[] | null>(null);
   const [loadError, setLoadError] = useState<string | null>(null);
   const [name, setName] = useState('');
   const [nameTouched, setNameTouched] = useState(false);
@@ -104,7 +106,7 @@ export function AgentsPanel() {
 
   const load = useCallback(async () => {
     try {
-      const r = await api<{ agents: Agent[] }>('/agents');
+      const r = await api<{ agents: AgentRow[] }>('/agents');
       setAgents(r.agents);
       setLoadError(null);
       setNow(Date.now());
@@ -146,7 +148,7 @@ export function AgentsPanel() {
     }
   };
 
-  const act = async (agent: Agent, action: 'rotate' | 'delete') => {
+  const act = async (agent: AgentRow, action: 'rotate' | 'delete') => {
     setRowError(null);
     setBusy(true);
     try {
@@ -247,20 +249,7 @@ export function AgentsPanel() {
                   <td>{a.host !== '' ? a.host : <span className="muted">not connected yet</span>}</td>
                   <td title={formatIso(a.lastSeen)}>{a.connected ? 'now' : formatAgo(a.lastSeen, now)}</td>
                   <td>{a.version !== '' ? a.version : <span className="muted">–</span>}</td>
-                  <td className={styles.interfaces} title={a.interfaces.map(interfaceText).join('\n')}>
-                    {a.interfaces.length === 0 ? (
-                      <span className="muted">–</span>
-                    ) : (
-                      <>
-                        {a.interfaces.slice(0, 3).map((i, n) => (
-                          <div key={n} className="small">
-                            {interfaceText(i)}
-                          </div>
-                        ))}
-                        {a.interfaces.length > 3 && <div className="muted small">+{a.interfaces.length - 3} more</div>}
-                      </>
-                    )}
-                  </td>
+                  <InterfacesCell agent={a} />
                   <td>{formatIso(a.createdAt)}</td>
                   <td>
                     <div className={styles.actions}>
