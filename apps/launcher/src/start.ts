@@ -20,12 +20,13 @@
  * 6. prints the URL and how to sign in, then supervises: a child that dies stops the rest;
  *    Ctrl-C / SIGTERM stops agent, web, API in that order and waits for each.
  */
-import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { FIRST_ADMIN_USERNAME as ADMIN } from '@mailscope/api/src/auth/admin-bootstrap.ts';
+import { newToken } from '@mailscope/api/src/auth/tokens.ts';
 import { AGENT_TOKEN_PATTERN } from '@mailscope/api/src/env.ts';
 import { ApiCallError, ApiSession, healthy } from './api-client.ts';
 import { Child, describeExit, makePrinter, prettyLogLine } from './children.ts';
@@ -38,7 +39,6 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const GUARD = join(ROOT, 'apps', 'launcher', 'src', 'child-guard.mjs');
 const DEMO_FILE = join(ROOT, 'apps', 'launcher', 'demo', 'mailscope-demo.pcap');
 const DEMO_NAME = 'mailscope-demo.pcap';
-const ADMIN = 'admin';
 
 /** How long each child gets to stop after SIGTERM before its process group is killed. */
 const STOP_TIMEOUT_MS = { agent: 15_000, demo: 5_000, web: 10_000, build: 5_000, api: 60_000 } as const;
@@ -283,7 +283,7 @@ function agentToken(file: string): string {
     if (!AGENT_TOKEN_PATTERN.test(token)) throw new Error(`${file} does not hold an agent token: delete it and a new one is made`);
     return token;
   }
-  const token = `ms_${randomBytes(32).toString('base64url')}`;
+  const token = newToken();
   writeFileSync(file, `${token}\n`, { mode: 0o600, flag: 'wx' });
   return token;
 }
