@@ -8,41 +8,19 @@ import Link from 'next/link';
 import { memo, useEffect, useRef, useState } from 'react';
 import type { UiSessionClosed, UiSessionOpened } from '@mailscope/shared/agent-protocol';
 import { api, errorMessage, qs } from '@/lib/api';
+import type { SessionRow } from '@/lib/api-types';
 import { endpoint, formatClock, formatTime } from '@/lib/format';
 import { useUiEvent } from '@/lib/socket';
+import { outcomeBadgeClass } from '../sessions-list/session-filters';
 import styles from './overview.module.css';
 
 const ROWS = 20;
 const FLUSH_MS = 250;
 
-export interface RecentSession {
-  readonly id: string;
-  readonly protocol: 'smtp' | 'pop3';
-  readonly client: { readonly addr: string; readonly port: number };
-  readonly server: { readonly addr: string; readonly port: number };
-  readonly startTs: number;
-  readonly endTs: number | null;
-  readonly outcome: string | null;
-  readonly authUser: string | null;
-  readonly mails: number;
+/** The columns of a GET /api/sessions row this list shows. */
+export interface RecentSession extends Pick<SessionRow, 'id' | 'protocol' | 'client' | 'server' | 'startTs' | 'endTs' | 'outcome' | 'authUser' | 'mails'> {
   /** Arrived live on this page (highlighted once). */
   readonly fresh?: boolean;
-}
-
-export function outcomeClass(outcome: string | null): string {
-  switch (outcome) {
-    case 'delivered':
-    case 'retrieved':
-      return 'badge ok';
-    case 'auth-failed':
-    case 'rejected':
-      return 'badge fail';
-    case 'aborted':
-    case 'incomplete':
-      return 'badge warn';
-    default:
-      return 'badge';
-  }
 }
 
 /** Today: time of day; another day: the date too (imported captures are often years old). */
@@ -143,7 +121,7 @@ export const RecentSessions = memo(function RecentSessions() {
                 <span className={`mono ${styles.endpoints}`}>
                   {r.client.addr} → {endpoint(r.server.addr, r.server.port)}
                 </span>
-                <span className={outcomeClass(r.outcome)}>{r.outcome ?? (r.endTs === null ? 'open' : '—')}</span>
+                <span className={outcomeBadgeClass(r.outcome)}>{r.outcome ?? (r.endTs === null ? 'open' : '—')}</span>
               </span>
               <span className={`${styles.recentLine} small muted`}>
                 <span>{when(r.startTs)}</span>

@@ -8,7 +8,7 @@ import { memo, useRef, type CSSProperties, type KeyboardEvent, type RefObject } 
 import { endpoint, formatCount, formatDuration, formatTime } from '@/lib/format';
 import { VirtualTable, type VirtualTableControl } from '../list-common/VirtualTable';
 import styles from '../list-common/list.module.css';
-import { outcomeInfo, type SessionRow } from './session-filters';
+import { outcomeBadgeClass, outcomeInfo, type SessionRow } from './session-filters';
 
 const COLUMNS = '176px 58px minmax(260px, 2fr) minmax(150px, 1.2fr) 100px 54px 96px 86px minmax(130px, 1fr)';
 const MIN_WIDTH = 1110;
@@ -19,7 +19,7 @@ export function OutcomeBadge({ outcome, state }: { readonly outcome: string | nu
     return state === 'open' ? <span className="badge" title="still open: the outcome is known when it closes">open</span> : <span className="muted">—</span>;
   }
   return (
-    <span className={`badge ${info.tone === 'info' ? '' : info.tone}`} title={info.title}>
+    <span className={outcomeBadgeClass(outcome)} title={info.title}>
       {info.label}
     </span>
   );

@@ -31,6 +31,12 @@ export function outcomeInfo(outcome: string | null): { label: string; tone: 'ok'
   return OUTCOMES.find((o) => o.value === outcome) ?? { label: outcome, tone: 'info', title: outcome };
 }
 
+/** The badge classes of an outcome (none: a plain badge; 'info' has no colour of its own). */
+export function outcomeBadgeClass(outcome: string | null): string {
+  const info = outcomeInfo(outcome);
+  return info === null || info.tone === 'info' ? 'badge' : `badge ${info.tone}`;
+}
+
 export interface ParsedSessionFilters {
   /** The API query of the valid filters (undefined values are left out by qs()). */
   readonly query: Readonly<Partial<Record<SessionFilterKey, string>>>;
