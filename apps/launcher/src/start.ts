@@ -30,7 +30,7 @@ import { newToken } from '@mailscope/api/src/auth/tokens.ts';
 import { AGENT_TOKEN_PATTERN } from '@mailscope/api/src/env.ts';
 import { ApiCallError, ApiSession, healthy } from './api-client.ts';
 import { Child, describeExit, makePrinter, prettyLogLine } from './children.ts';
-import type { ChildSpec } from './children.ts';
+import type { ChildExit, ChildSpec } from './children.ts';
 import { HELP, LauncherConfigError, loadLauncherConfig, wantsHelp } from './config.ts';
 import type { LauncherConfig } from './config.ts';
 import { rebuildReason, webSourceHash, writeStamp } from './web-build.ts';
@@ -40,7 +40,10 @@ const GUARD = join(ROOT, 'apps', 'launcher', 'src', 'child-guard.mjs');
 const DEMO_FILE = join(ROOT, 'apps', 'launcher', 'demo', 'mailscope-demo.pcap');
 const DEMO_NAME = 'mailscope-demo.pcap';
 
-/** How long each child gets to stop after SIGTERM before its process group is killed. */
+/**
+ * The order the children are stopped in - agent, demo import, web, build, API - and how long each
+ * gets after SIGTERM before its process group is killed.
+ */
 const STOP_TIMEOUT_MS = { agent: 15_000, demo: 5_000, web: 10_000, build: 5_000, api: 60_000 } as const;
 /** First start: initdb and migrations on a slow disk. */
 const API_READY_TIMEOUT_MS = 180_000;
@@ -72,7 +75,7 @@ class Launcher {
       const api = this.start({
         name: 'api',
         command: process.execPath,
-        args: ['--import', GUARD, '--import', 'tsx', join(ROOT, 'apps', 'api', 'src', 'server.ts')],
+        args: tsxArgs(join(ROOT, 'apps', 'api', 'src', 'server.ts')),
         cwd: ROOT,
         env: { ...c.apiEnv, MAILSCOPE_AGENT_TOKEN: token },
         onLine: (line) => {
@@ -95,14 +98,7 @@ class Launcher {
       await this.waitFor(web, `the web UI at ${c.webUrl}`, () => answers(`${c.webUrl.replace('localhost', '127.0.0.1')}/login`), WEB_READY_TIMEOUT_MS);
 
       if (c.agent) {
-        this.start({
-          name: 'agent',
-          command: process.execPath,
-          args: ['--import', GUARD, '--import', 'tsx', join(ROOT, 'apps', 'agent', 'src', 'cli.ts'), 'run', '--api', c.apiUrl, '--spool-dir', join(c.api.dataDir, 'agent-spool')],
-          cwd: ROOT,
-          // The token goes by the environment, not the command line that `ps` shows.
-          env: { ...process.env, MAILSCOPE_AGENT_TOKEN: token },
-        });
+        this.start(this.agentSpec('agent', ['run'], token));
         const hint = captureHint();
         if (hint !== null) say(hint);
       }
@@ -130,6 +126,30 @@ class Launcher {
     return child;
   }
 
+  /**
+   * Runs a child meant to end (the web build, the demo import) and resolves to how it ended; throws
+   * Stopped when the product is being stopped meanwhile.
+   */
+  private async runToEnd(spec: ChildSpec): Promise<ChildExit> {
+    const exit = await this.start(spec, true).exited;
+    this.children.delete(spec.name);
+    if (this.stopping) throw new Stopped();
+    return exit;
+  }
+
+  /** `mailscope-agent <args>` against the API with the local agent's token and spool. */
+  private agentSpec(name: string, args: readonly string[], token: string): ChildSpec {
+    const c = this.config;
+    return {
+      name,
+      command: process.execPath,
+      args: tsxArgs(join(ROOT, 'apps', 'agent', 'src', 'cli.ts'), ...args, '--api', c.apiUrl, '--spool-dir', join(c.api.dataDir, 'agent-spool')),
+      cwd: ROOT,
+      // The token goes by the environment, not the command line that `ps` shows.
+      env: { ...process.env, MAILSCOPE_AGENT_TOKEN: token },
+    };
+  }
+
   private webEnv(): Record<string, string | undefined> {
     return { ...process.env, MAILSCOPE_API_URL: this.config.apiUrl, MAILSCOPE_WEB_DIST_DIR: this.config.webDistDir, NEXT_TELEMETRY_DISABLED: '1' };
   }
@@ -143,10 +163,7 @@ class Launcher {
     if (reason === null) return;
     say(`${reason}: building it (next build, a minute or two)`);
     const started = Date.now();
-    const build = this.start({ name: 'build', command: process.execPath, args: ['--import', GUARD, nextBin(), 'build'], cwd: join(ROOT, 'apps', 'web'), env: this.webEnv() }, true);
-    const exit = await build.exited;
-    this.children.delete('build');
-    if (this.stopping) throw new Stopped();
+    const exit = await this.runToEnd({ name: 'build', command: process.execPath, args: ['--import', GUARD, nextBin(), 'build'], cwd: join(ROOT, 'apps', 'web'), env: this.webEnv() });
     if (exit.code !== 0) throw new Error(`next build ${describeExit(exit)} (its output is above)`);
     writeStamp(distDir, stamp);
     say(`web UI built in ${Math.round((Date.now() - started) / 1000)} s`);
@@ -211,16 +228,7 @@ class Launcher {
       return;
     }
     say(`--demo: importing ${DEMO_NAME} with the local agent's token`);
-    const demo = this.start({
-      name: 'demo',
-      command: process.execPath,
-      args: ['--import', GUARD, '--import', 'tsx', join(ROOT, 'apps', 'agent', 'src', 'cli.ts'), 'import', DEMO_FILE, '--api', c.apiUrl, '--spool-dir', join(c.api.dataDir, 'agent-spool')],
-      cwd: ROOT,
-      env: { ...process.env, MAILSCOPE_AGENT_TOKEN: token },
-    }, true);
-    const exit = await demo.exited;
-    this.children.delete('demo');
-    if (this.stopping) throw new Stopped();
+    const exit = await this.runToEnd(this.agentSpec('demo', ['import', DEMO_FILE], token));
     if (exit.code !== 0) throw new Error(`importing the demo capture: mailscope-agent import ${describeExit(exit)}`);
     writeFileSync(marker, 'agent import\n');
   }
@@ -255,15 +263,15 @@ class Launcher {
     void this.shutdown(0);
   }
 
-  /** Stops the children in order - agent, demo import, web, build, API - and exits with `code`. */
+  /** Stops the children in the order of STOP_TIMEOUT_MS and exits with `code`. */
   private async shutdown(code: number): Promise<never> {
     if (!this.stopping) {
       this.stopping = true;
-      for (const name of ['agent', 'demo', 'web', 'build', 'api'] as const) {
+      for (const [name, timeoutMs] of Object.entries(STOP_TIMEOUT_MS)) {
         const child = this.children.get(name);
         if (child === undefined || !child.running) continue;
-        const exit = await child.stop('SIGTERM', STOP_TIMEOUT_MS[name]);
-        if (exit.signal === 'SIGKILL') say(`${name} did not stop within ${STOP_TIMEOUT_MS[name] / 1000} s: killed`);
+        const exit = await child.stop('SIGTERM', timeoutMs);
+        if (exit.signal === 'SIGKILL') say(`${name} did not stop within ${timeoutMs / 1000} s: killed`);
       }
       if (code !== 0 && !this.bannerShown && this.generatedPassword !== undefined) {
         // The first run made the admin and printed its password once: do not let it scroll away unseen.
@@ -286,6 +294,11 @@ function agentToken(file: string): string {
   const token = newToken();
   writeFileSync(file, `${token}\n`, { mode: 0o600, flag: 'wx' });
   return token;
+}
+
+/** Node's arguments to run the TypeScript `script` with `args`, guarded (child-guard.mjs). */
+function tsxArgs(script: string, ...args: string[]): string[] {
+  return ['--import', GUARD, '--import', 'tsx', script, ...args];
 }
 
 /** Next's CLI, resolved from the web app (the version it was built against). */
