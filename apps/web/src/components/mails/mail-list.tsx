@@ -11,6 +11,7 @@ import { useCallback, useEffect, useMemo, useRef, useState, type MouseEvent } fr
 import { api, errorMessage, qs } from '@/lib/api';
 import { formatBytes, formatCount, formatTime } from '@/lib/format';
 import { useUiEvent } from '@/lib/socket';
+import { useFreshIds } from '../list-common/use-fresh-ids';
 import styles from './mails.module.css';
 import { Paperclip } from './paperclip';
 import { compareMails, recipientsOf, senderOf, type MailDirection, type MailPage, type MailRow } from './types';
@@ -23,7 +24,6 @@ const PREFETCH_ROWS = 40;
 const MAX_LIVE_IDS = 100;
 /** Live events are gathered this long and fetched in one request (a capture can bring dozens a second). */
 const LIVE_BATCH_MS = 300;
-const FRESH_MS = 2500;
 const COLUMNS = '150px minmax(150px, 1.2fr) minmax(150px, 1.2fr) minmax(220px, 2.4fr) 72px 44px 84px 72px 78px';
 
 interface Filters {
@@ -56,7 +56,7 @@ export function MailList() {
   const filters = useMemo<Filters>(() => ({ q, direction, sessionId }), [q, direction, sessionId]);
 
   const [state, setState] = useState<ListState>(EMPTY);
-  const [fresh, setFresh] = useState<ReadonlySet<string>>(new Set());
+  const { freshIds: fresh, markFresh } = useFreshIds();
   const [newAbove, setNewAbove] = useState(0);
   const gen = useRef(0);
   const loading = useRef(false);
@@ -154,7 +154,6 @@ export function MailList() {
   // what is loaded (older ones arrive with the pages further down).
   const pending = useRef(new Set<string>());
   const liveTimer = useRef<number | null>(null);
-  const freshTimers = useRef(new Set<number>());
   const flushLive = useCallback(() => {
     liveTimer.current = null;
     const ids = [...pending.current].slice(0, MAX_LIVE_IDS);
@@ -175,35 +174,24 @@ export function MailList() {
           const have = new Set(x.rows.map((r) => r.id));
           return { ...x, rows: [...x.rows, ...add.filter((m) => !have.has(m.id))].sort(compareMails) };
         });
-        const addIds = add.map((m) => m.id);
-        setFresh((f) => new Set([...f, ...addIds]));
+        markFresh(add.map((m) => m.id));
         if ((scrollRef.current?.scrollTop ?? 0) > ROW_HEIGHT) setNewAbove((n) => n + add.length);
-        const t = window.setTimeout(() => {
-          freshTimers.current.delete(t);
-          setFresh((f) => {
-            const n = new Set(f);
-            for (const id of addIds) n.delete(id);
-            return n;
-          });
-        }, FRESH_MS);
-        freshTimers.current.add(t);
       },
       () => {
         // A live insert that fails is not worth an error banner: the mail is in the list on reload.
       },
     );
-  }, [filters]);
+  }, [filters, markFresh]);
   useUiEvent('mail', (m) => {
     pending.current.add(m.id);
     if (liveTimer.current === null) liveTimer.current = window.setTimeout(flushLive, LIVE_BATCH_MS);
   });
-  useEffect(() => {
-    const timers = freshTimers.current;
-    return () => {
+  useEffect(
+    () => () => {
       if (liveTimer.current !== null) window.clearTimeout(liveTimer.current);
-      for (const t of timers) window.clearTimeout(t);
-    };
-  }, []);
+    },
+    [],
+  );
 
   const rows = state.rows;
   const virtualizer = useVirtualizer({

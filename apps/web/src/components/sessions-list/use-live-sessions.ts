@@ -19,6 +19,7 @@ import type { UiSessionClosed, UiSessionOpened } from '@mailscope/shared/agent-p
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { api, qs } from '@/lib/api';
 import { useUiEvent } from '@/lib/socket';
+import { useFreshIds } from '../list-common/use-fresh-ids';
 import type { KeysetStore } from '../list-common/use-keyset-list';
 import { closedMayMatch, openedMayMatch, type ParsedSessionFilters, type SessionRow } from './session-filters';
 
@@ -32,8 +33,6 @@ const REFRESH_MAX = 100;
 const IDS_PER_QUERY = 100;
 /** Recently opened sessions remembered for their close, which names no endpoint (bounded). */
 const OPENED_MEMORY = 20_000;
-/** How long a new row keeps the `.fresh` highlight (the CSS animation is 2 s). */
-const FRESH_MS = 2500;
 
 export interface LiveSessions {
   /** New sessions not shown yet (waiting while scrolled down, or counted in a burst). */
@@ -63,12 +62,8 @@ export function useLiveSessions(args: {
   readonly scrollToTop: () => void;
 }): LiveSessions {
   const { store } = args;
-  const filtersRef = useRef(args.filters);
-  const readyRef = useRef(args.ready);
   const argsRef = useRef(args);
   useEffect(() => {
-    filtersRef.current = args.filters;
-    readyRef.current = args.ready;
     argsRef.current = args;
   });
 
@@ -84,21 +79,9 @@ export function useLiveSessions(args: {
   const busy = useRef(false);
   const generation = useRef(0);
   const [newCount, setNewCount] = useState(0);
-  const [freshIds, setFreshIds] = useState<ReadonlySet<string>>(() => new Set());
+  const { freshIds, markFresh } = useFreshIds();
 
   const publishCount = useCallback(() => setNewCount(pending.current.length + overflow.current.size), []);
-
-  const markFresh = useCallback((ids: readonly string[]) => {
-    if (ids.length === 0) return;
-    setFreshIds((prev) => new Set([...prev, ...ids]));
-    setTimeout(() => {
-      setFreshIds((prev) => {
-        const next = new Set(prev);
-        for (const id of ids) next.delete(id);
-        return next;
-      });
-    }, FRESH_MS);
-  }, []);
 
   // A new list (filters changed, reloaded): what was gathered for the old one is dropped.
   useEffect(() => {
@@ -113,12 +96,12 @@ export function useLiveSessions(args: {
 
   const flush = useCallback(async () => {
     timer.current = null;
-    if (!readyRef.current || busy.current) {
+    if (!argsRef.current.ready || busy.current) {
       schedule();
       return;
     }
     const gen = generation.current;
-    const q = filtersRef.current.query;
+    const q = argsRef.current.filters.query;
     const openedNow = opened.current;
     const closedNow = closed.current;
     const updatedNow = updated.current;
