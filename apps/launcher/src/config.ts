@@ -27,8 +27,6 @@ Environment (README.md has the whole table):
 `;
 
 export interface LauncherConfig {
-  /** The repository (the folder of the root package.json). */
-  readonly root: string;
   readonly demo: boolean;
   readonly webPort: number;
   readonly apiPort: number;
@@ -51,7 +49,7 @@ export interface LauncherConfig {
 }
 
 export class LauncherConfigError extends Error {
-  constructor(readonly problems: readonly string[], readonly usage = false) {
+  constructor(readonly problems: readonly string[]) {
     super(`npm start: ${problems.length === 1 ? problems[0] : `invalid configuration:\n  ${problems.join('\n  ')}`}`);
     this.name = 'LauncherConfigError';
   }
@@ -62,9 +60,9 @@ export function wantsHelp(argv: readonly string[]): boolean {
   return argv.includes('--help') || argv.includes('-h');
 }
 
-export function loadLauncherConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>, root: string): LauncherConfig {
+export function loadLauncherConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): LauncherConfig {
   const unknown = argv.filter((a) => a !== '--demo');
-  if (unknown.length > 0) throw new LauncherConfigError([`unknown option ${unknown.map((a) => `'${a}'`).join(', ')} (try: npm start -- --help)`], true);
+  if (unknown.length > 0) throw new LauncherConfigError([`unknown option ${unknown.map((a) => `'${a}'`).join(', ')} (try: npm start -- --help)`]);
 
   const problems: string[] = [];
   const get = (name: string): string | undefined => {
@@ -97,7 +95,8 @@ export function loadLauncherConfig(argv: readonly string[], env: Readonly<Record
   apiEnv.PORT = String(apiPort);
   // The API logs every request at info; under npm start only what needs attention.
   apiEnv.LOG_LEVEL = get('LOG_LEVEL') ?? 'warn';
-  if (get('MAILSCOPE_DATA_DIR') !== undefined) apiEnv.MAILSCOPE_DATA_DIR = resolve(get('MAILSCOPE_DATA_DIR') as string);
+  const dataDir = get('MAILSCOPE_DATA_DIR');
+  if (dataDir !== undefined) apiEnv.MAILSCOPE_DATA_DIR = resolve(dataDir);
   delete apiEnv.MAILSCOPE_AGENT_TOKEN;
   const agentToken = get('MAILSCOPE_AGENT_TOKEN');
   let api: ApiConfig | undefined;
@@ -112,7 +111,6 @@ export function loadLauncherConfig(argv: readonly string[], env: Readonly<Record
   const local = host === undefined || host === '0.0.0.0' || host === '::';
   const reach = local ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
   return {
-    root,
     demo: argv.includes('--demo'),
     webPort,
     apiPort,

@@ -349,7 +349,7 @@ async function main(): Promise<void> {
   }
   let config: LauncherConfig;
   try {
-    config = loadLauncherConfig(argv, process.env, ROOT);
+    config = loadLauncherConfig(argv, process.env);
   } catch (e) {
     if (e instanceof LauncherConfigError) {
       process.stderr.write(`${e.message}\n`);

@@ -8,10 +8,8 @@ import { describeExit, prettyLogLine } from '../src/children.ts';
 import { LauncherConfigError, loadLauncherConfig, wantsHelp } from '../src/config.ts';
 import { STAMP_FILE, rebuildReason, webSourceHash, writeStamp } from '../src/web-build.ts';
 
-const ROOT = '/repo';
-
 test('defaults: web 3000, API 3001 on 127.0.0.1, agent on, the API quiet unless asked', () => {
-  const c = loadLauncherConfig([], {}, ROOT);
+  const c = loadLauncherConfig([], {});
   assert.equal(c.webPort, 3000);
   assert.equal(c.apiPort, 3001);
   assert.equal(c.webUrl, 'http://localhost:3000');
@@ -31,7 +29,7 @@ test('the environment: ports, host, data folder, token, agent off, --demo; the A
     MAILSCOPE_WEB_PORT: '3200', MAILSCOPE_API_PORT: '3201', HOST: '127.0.0.1', MAILSCOPE_DATA_DIR: 'rel/data',
     MAILSCOPE_AGENT_TOKEN: 'ms_0123456789abcdefghij', MAILSCOPE_AGENT: 'false', LOG_LEVEL: 'debug',
     MAILSCOPE_RETENTION_DAYS: '14', UPLOAD_LIMIT_MB: '64', PORT: '9999',
-  }, ROOT);
+  });
   assert.equal(c.demo, true);
   assert.equal(c.webUrl, 'http://127.0.0.1:3200');
   assert.equal(c.apiUrl, 'http://127.0.0.1:3201');
@@ -44,7 +42,7 @@ test('the environment: ports, host, data folder, token, agent off, --demo; the A
   assert.equal(c.apiEnv.LOG_LEVEL, 'debug');
   assert.equal(c.apiEnv.MAILSCOPE_DATA_DIR, join(process.cwd(), 'rel/data'));
   assert.equal(c.apiEnv.MAILSCOPE_AGENT_TOKEN, undefined, 'the token is added when the API is started');
-  assert.equal(loadLauncherConfig([], { HOST: '::1' }, ROOT).apiUrl, 'http://[::1]:3001');
+  assert.equal(loadLauncherConfig([], { HOST: '::1' }).apiUrl, 'http://[::1]:3001');
 });
 
 test('every bad variable, the launcher\'s and the API\'s, is reported at once', () => {
@@ -52,7 +50,7 @@ test('every bad variable, the launcher\'s and the API\'s, is reported at once', 
     () => loadLauncherConfig([], {
       MAILSCOPE_WEB_PORT: 'web', MAILSCOPE_API_PORT: '70000', MAILSCOPE_AGENT: 'perhaps', MAILSCOPE_WEB_DIST_DIR: '../out',
       DATABASE_URL: 'mysql://x', MAILSCOPE_RETENTION_DAYS: 'week', MAILSCOPE_AGENT_TOKEN: 'short',
-    }, ROOT),
+    }),
     (e: unknown) => {
       assert.ok(e instanceof LauncherConfigError);
       assert.deepEqual(e.problems.map((p) => p.split(/[=:]/)[0]), [
@@ -61,8 +59,8 @@ test('every bad variable, the launcher\'s and the API\'s, is reported at once', 
       return true;
     },
   );
-  assert.throws(() => loadLauncherConfig([], { MAILSCOPE_WEB_PORT: '3001' }, ROOT), /both 3001: they must differ/);
-  assert.throws(() => loadLauncherConfig(['--dmeo'], {}, ROOT), /unknown option '--dmeo'/);
+  assert.throws(() => loadLauncherConfig([], { MAILSCOPE_WEB_PORT: '3001' }), /both 3001: they must differ/);
+  assert.throws(() => loadLauncherConfig(['--dmeo'], {}), /unknown option '--dmeo'/);
   assert.equal(wantsHelp(['--demo', '-h']), true);
   assert.equal(wantsHelp(['--demo']), false);
 });
