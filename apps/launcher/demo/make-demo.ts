@@ -134,13 +134,18 @@ function pop3Retrieve(): BuiltFrame[] {
   return conversation({ client: '192.0.2.20', server: '198.51.100.30', clientPort: 50201, serverPort: 110, startTs: T0 + 60_000_000, stepUs: 2_500, steps });
 }
 
-export function demoFrames(): BuiltFrame[] {
+function demoFrames(): BuiltFrame[] {
   return [...submission(), ...relayRefused(), ...wrongPassword(), ...pop3Retrieve()].sort((a, b) => a.ts - b.ts);
+}
+
+/** The bytes of demo/mailscope-demo.pcap. */
+export function demoCapture(): Uint8Array {
+  return writePcap(LinkType.ETHERNET, demoFrames());
 }
 
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
   const file = join(dirname(fileURLToPath(import.meta.url)), 'mailscope-demo.pcap');
-  const bytes = writePcap(LinkType.ETHERNET, demoFrames());
+  const bytes = demoCapture();
   writeFileSync(file, bytes);
   process.stdout.write(`${file}: ${bytes.length} bytes\n`);
 }
