@@ -6,12 +6,14 @@
  */
 import { useVirtualizer } from '@tanstack/react-virtual';
 import Link from 'next/link';
-import { useRouter, useSearchParams } from 'next/navigation';
+import { useRouter } from 'next/navigation';
 import { useCallback, useEffect, useMemo, useRef, useState, type MouseEvent } from 'react';
 import { api, errorMessage, qs } from '@/lib/api';
 import { formatBytes, formatCount, formatTime } from '@/lib/format';
 import { useUiEvent } from '@/lib/socket';
 import { useFreshIds } from '../list-common/use-fresh-ids';
+import { useUrlFilters } from '../list-common/use-url-filters';
+import { isId } from '../list-common/validate';
 import styles from './mails.module.css';
 import { Paperclip } from './paperclip';
 import { compareMails, recipientsOf, senderOf, type MailDirection, type MailPage, type MailRow } from './types';
@@ -24,6 +26,7 @@ const PREFETCH_ROWS = 40;
 const MAX_LIVE_IDS = 100;
 /** Live events are gathered this long and fetched in one request (a capture can bring dozens a second). */
 const LIVE_BATCH_MS = 300;
+const FILTER_KEYS = ['q', 'direction', 'sessionId'] as const;
 const COLUMNS = '150px minmax(150px, 1.2fr) minmax(150px, 1.2fr) minmax(220px, 2.4fr) 72px 44px 84px 72px 78px';
 
 interface Filters {
@@ -47,12 +50,10 @@ function filterQuery(f: Filters) {
 
 export function MailList() {
   const router = useRouter();
-  const params = useSearchParams();
-  const q = (params.get('q') ?? '').trim();
-  const dirParam = params.get('direction');
-  const direction: Filters['direction'] = dirParam === 'sent' || dirParam === 'retrieved' ? dirParam : '';
-  const sessionParam = params.get('sessionId') ?? '';
-  const sessionId = /^[0-9]{1,18}$/.test(sessionParam) ? sessionParam : '';
+  const { values, set } = useUrlFilters(FILTER_KEYS);
+  const q = values.q;
+  const direction: Filters['direction'] = values.direction === 'sent' || values.direction === 'retrieved' ? values.direction : '';
+  const sessionId = isId(values.sessionId) ? values.sessionId : '';
   const filters = useMemo<Filters>(() => ({ q, direction, sessionId }), [q, direction, sessionId]);
 
   const [state, setState] = useState<ListState>(EMPTY);
@@ -64,19 +65,6 @@ export function MailList() {
   useEffect(() => {
     stateRef.current = state;
   });
-
-  const setParams = useCallback(
-    (patch: Readonly<Record<string, string>>) => {
-      const sp = new URLSearchParams(params.toString());
-      for (const [k, v] of Object.entries(patch)) {
-        if (v === '') sp.delete(k);
-        else sp.set(k, v);
-      }
-      const s = sp.toString();
-      router.replace(s === '' ? '/mails' : `/mails?${s}`, { scroll: false });
-    },
-    [params, router],
-  );
 
   // The search box is typed into freely and pushed to the URL after a pause; a URL changed from
   // elsewhere (back button, a link) replaces what is in the box.
@@ -93,10 +81,10 @@ export function MailList() {
     if (t === pushed.current) return;
     const timer = window.setTimeout(() => {
       pushed.current = t;
-      setParams({ q: t });
+      set({ q: t }, 'replace');
     }, 300);
     return () => window.clearTimeout(timer);
-  }, [text, setParams]);
+  }, [text, set]);
 
   const scrollRef = useRef<HTMLDivElement>(null);
 
@@ -236,7 +224,7 @@ export function MailList() {
         </label>
         <label>
           Direction
-          <select name="direction" data-testid="mails-direction" value={direction} onChange={(e) => setParams({ direction: e.target.value })}>
+          <select name="direction" data-testid="mails-direction" value={direction} onChange={(e) => set({ direction: e.target.value }, 'replace')}>
             <option value="">sent and retrieved</option>
             <option value="sent">sent (SMTP)</option>
             <option value="retrieved">retrieved (POP3)</option>
@@ -245,7 +233,7 @@ export function MailList() {
         {sessionId !== '' && (
           <span className={styles.chip} data-testid="mails-session-filter">
             session <Link href={`/sessions/${sessionId}`}>#{sessionId}</Link>
-            <button type="button" title="show the mails of every session" aria-label="clear the session filter" onClick={() => setParams({ sessionId: '' })}>
+            <button type="button" title="show the mails of every session" aria-label="clear the session filter" onClick={() => set({ sessionId: '' }, 'replace')}>
               ×
             </button>
           </span>
