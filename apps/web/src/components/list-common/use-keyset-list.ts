@@ -6,6 +6,7 @@
  */
 import { useEffect, useRef, useState, useSyncExternalStore } from 'react';
 import { errorMessage } from '@/lib/api';
+import { formatCount } from '@/lib/format';
 
 export interface Page<T> {
   readonly rows: readonly T[];
@@ -140,6 +141,14 @@ export class KeysetStore<T> {
     });
     if (changed) this.set({ rows });
   }
+}
+
+/** The list header's status: `Loading…`, `1,200 loaded, more below`, `37 sessions` (nothing when empty). */
+export function loadedStatus(s: KeysetState<unknown>, noun: string): string {
+  if (!s.ready) return 'Loading…';
+  if (s.rows.length === 0) return '';
+  if (s.next !== null) return `${formatCount(s.rows.length)} loaded, more below`;
+  return `${formatCount(s.rows.length)} ${noun}${s.rows.length === 1 ? '' : 's'}`;
 }
 
 /** Lists left recently, by memory key: coming back (Back from a session) shows them as they were. */

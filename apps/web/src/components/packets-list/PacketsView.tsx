@@ -4,10 +4,9 @@ import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { useCallback, useMemo, useState } from 'react';
 import { api, qs } from '@/lib/api';
-import { formatCount } from '@/lib/format';
 import { CaptureChip } from '../list-common/CaptureChip';
 import { ClearFilters, DebouncedField, LoadError, SelectField, TimeRangeFields } from '../list-common/FilterFields';
-import { useKeysetList, type Page } from '../list-common/use-keyset-list';
+import { loadedStatus, useKeysetList, type Page } from '../list-common/use-keyset-list';
 import { useUrlFilters } from '../list-common/use-url-filters';
 import { parseAddress, parsePort } from '../list-common/validate';
 import common from '../list-common/list.module.css';
@@ -44,11 +43,7 @@ export function PacketsView() {
     ? [...FLAG_PRESETS, { value: values.flags, label: values.flags }]
     : FLAG_PRESETS;
 
-  let status: string;
-  if (!list.ready) status = 'Loading…';
-  else if (list.rows.length === 0) status = '';
-  else if (list.next !== null) status = `${formatCount(list.rows.length)} loaded, more below`;
-  else status = `${formatCount(list.rows.length)} packet${list.rows.length === 1 ? '' : 's'}`;
+  const status = loadedStatus(list, 'packet');
   const empty = list.ready && list.error === null && list.rows.length === 0;
 
   return (

@@ -6,12 +6,12 @@ import { api, qs } from '@/lib/api';
 import { formatCount } from '@/lib/format';
 import { CaptureChip } from '../list-common/CaptureChip';
 import { ClearFilters, DebouncedField, LoadError, SelectField, TimeRangeFields } from '../list-common/FilterFields';
-import { useKeysetList, type Page } from '../list-common/use-keyset-list';
+import { loadedStatus, useKeysetList, type Page } from '../list-common/use-keyset-list';
 import { useUrlFilters } from '../list-common/use-url-filters';
 import { ROW_HEIGHT, type VirtualTableControl } from '../list-common/VirtualTable';
-import { parseAddress, parseMaxLength, parsePort } from '../list-common/validate';
+import { parseAddress, parsePort } from '../list-common/validate';
 import styles from '../list-common/list.module.css';
-import { OUTCOMES, SESSION_FILTER_KEYS, parseSessionFilters, type Outcome, type SessionRow } from './session-filters';
+import { OUTCOMES, SESSION_FILTER_KEYS, parseSessionFilters, parseText, parseUser, type Outcome, type SessionRow } from './session-filters';
 import { SessionTable } from './SessionTable';
 import { useLiveSessions } from './use-live-sessions';
 
@@ -20,9 +20,6 @@ const PAGE_SIZE = 200;
 
 /** Where each list was scrolled when the user left it (by list key), for Back from a session. */
 const scrollMemory = new Map<string, number>();
-
-const parseUser = parseMaxLength(256);
-const parseText = parseMaxLength(200);
 
 export function SessionsView() {
   const { values, set, clear } = useUrlFilters(SESSION_FILTER_KEYS);
@@ -100,11 +97,7 @@ export function SessionsView() {
   const loadMore = useCallback(() => store.loadMore(), [store]);
   const outcome = OUTCOMES.some((o) => o.value === values.outcome) ? (values.outcome as Outcome) : '';
 
-  let status: string;
-  if (!list.ready) status = 'Loading…';
-  else if (list.rows.length === 0) status = '';
-  else if (list.next !== null) status = `${formatCount(list.rows.length)} loaded, more below`;
-  else status = `${formatCount(list.rows.length)} session${list.rows.length === 1 ? '' : 's'}`;
+  const status = loadedStatus(list, 'session');
 
   const noneAtAll = list.ready && list.error === null && list.rows.length === 0 && !filters.active;
   const noneMatching = list.ready && list.error === null && list.rows.length === 0 && filters.active;

@@ -46,8 +46,9 @@ export interface ParsedSessionFilters {
   readonly active: boolean;
 }
 
-const userLength = parseMaxLength(256);
-const textLength = parseMaxLength(200);
+/** The API's limits on `user` and `text`, for the fields and for the URL. */
+export const parseUser = parseMaxLength(256);
+export const parseText = parseMaxLength(200);
 
 export function parseSessionFilters(v: SessionFilterValues): ParsedSessionFilters {
   const query: Partial<Record<SessionFilterKey, string>> = {};
@@ -66,11 +67,11 @@ export function parseSessionFilters(v: SessionFilterValues): ParsedSessionFilter
   if (port.ok) {
     if (port.value !== '') query.port = port.value;
   } else errors.port = port.error;
-  const user = userLength(v.user);
+  const user = parseUser(v.user);
   if (user.ok) {
     if (user.value !== '') query.user = user.value;
   } else errors.user = user.error;
-  const text = textLength(v.text);
+  const text = parseText(v.text);
   if (text.ok) {
     if (text.value !== '') query.text = text.value;
   } else errors.text = text.error;
