@@ -60,8 +60,32 @@ export function microsToLocal(value: string): string {
   return isMicros(value) ? toLocalInput(Number(value)) : value;
 }
 
+type Query<K extends string> = Partial<Record<K, string>>;
+
+/** A parsed URL filter into a list's API query (when set) or its errors. */
+export function takeParsed<K extends string>(key: K, r: ParseResult, query: Query<K>, errors: Query<K>): void {
+  if (!r.ok) errors[key] = r.error;
+  else if (r.value !== '') query[key] = r.value;
+}
+
+/** `captureId` of the URL into a list's API query, or its error. */
+export function takeCaptureId<K extends string>(captureId: string, query: Query<K | 'captureId'>, errors: Query<K | 'captureId'>): void {
+  if (captureId === '') return;
+  if (isUuid(captureId)) query.captureId = captureId.toLowerCase();
+  else errors.captureId = 'not a capture id';
+}
+
+/** `from` / `to` of the URL into a list's API query (`to` only with a valid `from`), or their errors. */
+export function takeTimeRange<K extends string>(from: string, to: string, query: Query<K | 'from' | 'to'>, errors: Query<K | 'from' | 'to'>): void {
+  const range = timeRangeErrors(from, to);
+  if (range.from !== undefined) errors.from = range.from;
+  if (range.to !== undefined) errors.to = range.to;
+  if (from !== '' && range.from === undefined) query.from = from;
+  if (to !== '' && range.to === undefined && range.from === undefined) query.to = to;
+}
+
 /** The errors of a from/to pair in the URL (bad values, or the range the wrong way round). */
-export function timeRangeErrors(from: string, to: string): { from?: string; to?: string } {
+function timeRangeErrors(from: string, to: string): { from?: string; to?: string } {
   const out: { from?: string; to?: string } = {};
   if (from !== '' && !isMicros(from)) out.from = 'not a time';
   if (to !== '' && !isMicros(to)) out.to = 'not a time';

@@ -1,6 +1,6 @@
 /** The packet list's filters: URL keys (the API's names, apps/api/src/routes/packets.ts) and the API query of the valid ones. */
 import type { FilterValues } from '../list-common/use-url-filters';
-import { isId, isUuid, parseAddress, parsePort, timeRangeErrors } from '../list-common/validate';
+import { isId, parseAddress, parsePort, takeCaptureId, takeParsed, takeTimeRange } from '../list-common/validate';
 
 export const PACKET_FILTER_KEYS = ['protocol', 'address', 'port', 'flags', 'payload', 'analysis', 'sessionId', 'captureId', 'from', 'to'] as const;
 export type PacketFilterKey = (typeof PACKET_FILTER_KEYS)[number];
@@ -41,12 +41,8 @@ export function parsePacketFilters(v: PacketFilterValues): ParsedPacketFilters {
     if (/^[A-Za-z0-9]{1,16}$/.test(v.protocol)) query.protocol = v.protocol;
     else errors.protocol = 'not a protocol name';
   }
-  const addr = parseAddress(v.address);
-  if (!addr.ok) errors.address = addr.error;
-  else if (addr.value !== '') query.address = addr.value;
-  const port = parsePort(v.port);
-  if (!port.ok) errors.port = port.error;
-  else if (port.value !== '') query.port = port.value;
+  takeParsed('address', parseAddress(v.address), query, errors);
+  takeParsed('port', parsePort(v.port), query, errors);
   if (v.flags !== '') {
     const f = v.flags.toUpperCase().replace(/\s+/g, '');
     if (FLAG_EXPR.test(f)) query.flags = f;
@@ -62,15 +58,8 @@ export function parsePacketFilters(v: PacketFilterValues): ParsedPacketFilters {
     if (isId(v.sessionId)) query.sessionId = v.sessionId;
     else errors.sessionId = 'a session number';
   }
-  if (v.captureId !== '') {
-    if (isUuid(v.captureId)) query.captureId = v.captureId.toLowerCase();
-    else errors.captureId = 'not a capture id';
-  }
-  const range = timeRangeErrors(v.from, v.to);
-  if (range.from !== undefined) errors.from = range.from;
-  if (range.to !== undefined) errors.to = range.to;
-  if (v.from !== '' && range.from === undefined) query.from = v.from;
-  if (v.to !== '' && range.to === undefined && range.from === undefined) query.to = v.to;
+  takeCaptureId(v.captureId, query, errors);
+  takeTimeRange(v.from, v.to, query, errors);
   return { query, errors, active: PACKET_FILTER_KEYS.some((k) => v[k] !== '') };
 }
 

@@ -4,7 +4,7 @@
  */
 import type { UiSessionClosed, UiSessionOpened } from '@mailscope/shared/agent-protocol';
 import type { FilterValues } from '../list-common/use-url-filters';
-import { isMicros, isUuid, parseAddress, parseMaxLength, parsePort, timeRangeErrors } from '../list-common/validate';
+import { isMicros, parseAddress, parseMaxLength, parsePort, takeCaptureId, takeParsed, takeTimeRange } from '../list-common/validate';
 
 /** A row of GET /api/sessions. */
 export type { SessionRow } from '@/lib/api-types';
@@ -59,31 +59,12 @@ export function parseSessionFilters(v: SessionFilterValues): ParsedSessionFilter
     if (OUTCOMES.some((o) => o.value === v.outcome)) query.outcome = v.outcome;
     else errors.outcome = `unknown outcome '${v.outcome.slice(0, 30)}'`;
   }
-  const addr = parseAddress(v.address);
-  if (addr.ok) {
-    if (addr.value !== '') query.address = addr.value;
-  } else errors.address = addr.error;
-  const port = parsePort(v.port);
-  if (port.ok) {
-    if (port.value !== '') query.port = port.value;
-  } else errors.port = port.error;
-  const user = parseUser(v.user);
-  if (user.ok) {
-    if (user.value !== '') query.user = user.value;
-  } else errors.user = user.error;
-  const text = parseText(v.text);
-  if (text.ok) {
-    if (text.value !== '') query.text = text.value;
-  } else errors.text = text.error;
-  const range = timeRangeErrors(v.from, v.to);
-  if (range.from !== undefined) errors.from = range.from;
-  if (range.to !== undefined) errors.to = range.to;
-  if (v.from !== '' && range.from === undefined) query.from = v.from;
-  if (v.to !== '' && range.to === undefined && range.from === undefined) query.to = v.to;
-  if (v.captureId !== '') {
-    if (isUuid(v.captureId)) query.captureId = v.captureId.toLowerCase();
-    else errors.captureId = 'not a capture id';
-  }
+  takeParsed('address', parseAddress(v.address), query, errors);
+  takeParsed('port', parsePort(v.port), query, errors);
+  takeParsed('user', parseUser(v.user), query, errors);
+  takeParsed('text', parseText(v.text), query, errors);
+  takeTimeRange(v.from, v.to, query, errors);
+  takeCaptureId(v.captureId, query, errors);
   return { query, errors, active: SESSION_FILTER_KEYS.some((k) => v[k] !== '') };
 }
 
