@@ -1,6 +1,27 @@
 /** TypeBox schemas shared by several routes. */
 import { Type } from 'typebox';
 
+/** `t` or null. */
+export const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
+
+/** A mail as lists show it (the mails list, a session's mails): summary and envelope, no bodies. */
+export const MAIL_LIST_FIELDS = {
+  id: Type.String(),
+  index: Type.Integer(),
+  direction: Type.Union([Type.Literal('sent'), Type.Literal('retrieved')]),
+  mailFrom: Nullable(Type.String()),
+  rcptTo: Type.Array(Type.String()),
+  from: Nullable(Type.String()),
+  to: Type.Array(Type.String()),
+  subject: Nullable(Type.String()),
+  date: Nullable(Type.String()),
+  startTs: Type.Number(),
+  size: Type.Integer(),
+  attachments: Type.Integer(),
+  complete: Type.Boolean(),
+  hasRaw: Type.Boolean({ description: 'false when Save Mail was off: no .eml to download' }),
+};
+
 /** Every error response: the HTTP status, its name, and a message a person can act on. */
 export const ErrorResponse = Type.Object(
   {

@@ -12,9 +12,7 @@ import { currentUser } from '../auth/auth-hooks.ts';
 import { notFound } from '../http-errors.ts';
 import { DIGITS, decodeCursor, encodeCursor } from '../repositories/paging.ts';
 import { audit } from '../services/audit.ts';
-import { BigIdParam, Cursor, IdList, Limit, commonErrors, parseIdList } from '../schemas.ts';
-
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
+import { BigIdParam, Cursor, IdList, Limit, MAIL_LIST_FIELDS, Nullable, commonErrors, parseIdList } from '../schemas.ts';
 
 export const RAW_NOT_SAVED = 'Save Mail was off when this mail was captured';
 /** Bodies returned by the detail route; longer ones are cut (`bodiesTruncated`). */
@@ -24,23 +22,7 @@ const MAX_HEADERS = 1000;
 /** One header value; longer ones (a folded DKIM key is ~1 KB) are cut. */
 const MAX_HEADER_VALUE_CHARS = 16 * 1024;
 
-const MailRow = Type.Object({
-  id: Type.String(),
-  sessionId: Type.String(),
-  index: Type.Integer(),
-  direction: Type.Union([Type.Literal('sent'), Type.Literal('retrieved')]),
-  mailFrom: Nullable(Type.String()),
-  rcptTo: Type.Array(Type.String()),
-  from: Nullable(Type.String()),
-  to: Type.Array(Type.String()),
-  subject: Nullable(Type.String()),
-  date: Nullable(Type.String()),
-  startTs: Type.Number(),
-  size: Type.Integer(),
-  attachments: Type.Integer(),
-  complete: Type.Boolean(),
-  hasRaw: Type.Boolean(),
-});
+const MailRow = Type.Object({ ...MAIL_LIST_FIELDS, sessionId: Type.String() });
 
 const LIST_SELECT = {
   id: true, sessionId: true, index: true, direction: true, mailFrom: true, rcptTo: true, from: true, to: true, subject: true,

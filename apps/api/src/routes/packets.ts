@@ -2,9 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { TCP_ANALYSIS, TCP_FLAG_BITS, listPackets } from '../repositories/packets-repository.ts';
-import { BigIdParam, Cursor, Limit, TimeBound, commonErrors } from '../schemas.ts';
-
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
+import { BigIdParam, Cursor, Limit, Nullable, TimeBound, commonErrors } from '../schemas.ts';
 
 export const PacketRowSchema = Type.Object({
   captureId: Type.String(),

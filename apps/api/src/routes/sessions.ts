@@ -13,10 +13,9 @@ import { credentialFrames, getSession, getTimeline, linkTimeline, listSessions, 
 import { audit } from '../services/audit.ts';
 import { maskFlowCredentials, rebuildDataFlow } from '../services/data-flow.ts';
 import type { FlowFrame } from '../services/data-flow.ts';
-import { BigIdParam, Cursor, IdList, Limit, TimeBound, commonErrors } from '../schemas.ts';
+import { BigIdParam, Cursor, IdList, Limit, MAIL_LIST_FIELDS, Nullable, TimeBound, commonErrors } from '../schemas.ts';
 import { PacketRowSchema } from './packets.ts';
 
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 const Endpoint = Type.Object({ addr: Type.String(), port: Type.Integer() });
 const Pair = Type.Object({ client: Type.Number(), server: Type.Number() });
 
@@ -66,23 +65,10 @@ const TimelineEntrySchema = Type.Object({
 });
 
 const SessionMailSchema = Type.Object({
-  id: Type.String(),
-  index: Type.Integer(),
-  direction: Type.Union([Type.Literal('sent'), Type.Literal('retrieved')]),
+  ...MAIL_LIST_FIELDS,
   command: Type.String({ description: "'DATA', 'BDAT', 'RETR' or 'TOP'" }),
   messageNumber: Nullable(Type.Integer()),
-  mailFrom: Nullable(Type.String()),
-  rcptTo: Type.Array(Type.String()),
-  from: Nullable(Type.String()),
-  to: Type.Array(Type.String()),
-  subject: Nullable(Type.String()),
-  date: Nullable(Type.String()),
-  startTs: Type.Number(),
-  size: Type.Integer(),
-  attachments: Type.Integer(),
-  complete: Type.Boolean(),
   finalReply: Nullable(Type.String()),
-  hasRaw: Type.Boolean({ description: 'false when Save Mail was off: no .eml to download' }),
 });
 
 const SessionDetailSchema = Type.Object({
