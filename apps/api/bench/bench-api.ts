@@ -8,16 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDatabase } from '@mailscope/db';
 import type { Database } from '@mailscope/db';
-import { Server } from 'socket.io';
-import { buildApp } from '../src/app.ts';
+import { startApiServer } from '../src/api-server.ts';
 import type { App } from '../src/app.ts';
 import { createLoginSession } from '../src/auth/login-sessions.ts';
 import { hashPassword } from '../src/auth/password.ts';
 import { loadConfig } from '../src/env.ts';
-import { disconnectedAgentControl } from '../src/services/agent-control.ts';
-import { AppEvents } from '../src/services/app-events.ts';
-import { forwardingAgentControl } from '../src/services/gateway.ts';
-import { SOCKET_MAX_MESSAGE_BYTES, attachSockets } from '../src/socket/index.ts';
 
 export interface BenchApi {
   readonly db: Database;
@@ -35,20 +30,14 @@ export async function startBenchApi(name: string, opts: { readonly role: 'admin'
   const pgDir = await mkdtemp(join(tmpdir(), `mailscope-${name}-pg-`));
   const db = await openDatabase({ dataDir: pgDir });
   const config = loadConfig({ MAILSCOPE_DATA_DIR: dir, LOG_LEVEL: 'warn', MAILSCOPE_ADMIN_PASSWORD: 'bench-password', ...opts.env });
-  const events = new AppEvents();
-  const agentControl = forwardingAgentControl(disconnectedAgentControl);
-  const app = await buildApp({ db, config, events, agentControl });
-  const io = new Server(app.server, { maxHttpBufferSize: SOCKET_MAX_MESSAGE_BYTES, serveClient: false });
-  const gateway = await attachSockets(io, { app, db, config, events });
-  agentControl.set(gateway.agentControl);
+  const server = await startApiServer({ db, config });
+  const { app } = server;
   const user = await db.prisma.user.create({ data: { username: 'bench', passwordHash: await hashPassword('bench-password'), role: opts.role } });
   const cookie = `mailscope_session=${(await createLoginSession(db, user.id)).token}`;
   return {
     db, app, pgDir, cookie,
     async close() {
-      await gateway.close();
-      await new Promise<void>((resolve) => void io.close(() => resolve()));
-      await app.close();
+      await server.close();
       await db.close();
       await rm(dir, { recursive: true, force: true });
       await rm(pgDir, { recursive: true, force: true });

@@ -1,23 +1,17 @@
 /**
  * Starts the API: reads the environment, opens the database (embedded PostgreSQL unless
- * DATABASE_URL), builds the app, attaches socket.io and the gateways, creates the first admin,
- * listens; closes everything on SIGINT / SIGTERM.
+ * DATABASE_URL), starts the server (api-server.ts: app, socket.io, gateways), creates the first
+ * admin, listens; closes everything on SIGINT / SIGTERM.
  */
 import { join } from 'node:path';
 import { openDatabase } from '@mailscope/db';
-import { Server } from 'socket.io';
-import { buildApp } from './app.ts';
+import { startApiServer } from './api-server.ts';
 import { FIRST_ADMIN_USERNAME, ensureFirstAdmin } from './auth/admin-bootstrap.ts';
 import { ensureLocalAgent } from './auth/agent-bootstrap.ts';
 import { ConfigError, LOCAL_AGENT_NAME, loadConfig } from './env.ts';
 import type { Config } from './env.ts';
-import { disconnectedAgentControl } from './services/agent-control.ts';
-import { AppEvents } from './services/app-events.ts';
-import { forwardingAgentControl } from './services/gateway.ts';
 import { startRetention } from './services/retention.ts';
 import type { RetentionJob } from './services/retention.ts';
-import type { PostgresCluster } from './socket/cluster.ts';
-import { SOCKET_MAX_MESSAGE_BYTES, attachSockets } from './socket/index.ts';
 
 async function main(): Promise<void> {
   let config: Config;
@@ -36,9 +30,7 @@ async function main(): Promise<void> {
     dataDir: join(config.dataDir, 'postgres'),
     log: { info: (m) => console.log(m), warn: (m) => console.warn(m) },
   });
-  const events = new AppEvents();
-  const agentControl = forwardingAgentControl(disconnectedAgentControl);
-  const app = await buildApp({ db, config, events, agentControl });
+  const { app, close: closeServer } = await startApiServer({ db, config });
 
   const admin = await ensureFirstAdmin(db, config.adminPassword);
   if (admin.generatedPassword !== null) {
@@ -54,19 +46,6 @@ async function main(): Promise<void> {
   const retention: RetentionJob | undefined =
     config.retentionDays === undefined ? undefined : startRetention({ db, days: config.retentionDays, log: app.log.child({ component: 'retention' }) });
 
-  // MAILSCOPE_CLUSTER=postgres: the socket.io adapter on this database, loaded only then.
-  let cluster: PostgresCluster | undefined;
-  if (config.cluster === 'postgres') {
-    const { startPostgresCluster } = await import('./socket/cluster.ts');
-    cluster = await startPostgresCluster({ url: db.url, log: app.log.child({ component: 'cluster' }) });
-  }
-  // Socket messages are bounded like HTTP bodies; the largest is an agent batch part (a mail).
-  const io = new Server(app.server, {
-    maxHttpBufferSize: SOCKET_MAX_MESSAGE_BYTES, serveClient: false, ...(cluster === undefined ? {} : { adapter: cluster.adapter }),
-  });
-  const gateway = await attachSockets(io, { app, db, config, events }, { cluster: cluster !== undefined });
-  agentControl.set(gateway.agentControl);
-
   let closing = false;
   const shutdown = async (signal: string): Promise<void> => {
     if (closing) return;
@@ -74,12 +53,7 @@ async function main(): Promise<void> {
     app.log.info(`${signal}: shutting down`);
     try {
       await retention?.stop();
-      await gateway.close();
-      await new Promise<void>((resolve) => {
-        void io.close(() => resolve());
-      });
-      await cluster?.close();
-      await app.close();
+      await closeServer();
     } catch (e) {
       app.log.error({ err: e }, 'error while shutting down');
     } finally {
@@ -95,9 +69,7 @@ async function main(): Promise<void> {
   } catch (e) {
     app.log.error({ err: e }, 'cannot listen');
     await retention?.stop();
-    io.close();
-    await cluster?.close();
-    await app.close();
+    await closeServer();
     await db.close();
     process.exit(1);
   }

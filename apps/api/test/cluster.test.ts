@@ -6,79 +6,22 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { after, describe, test } from 'node:test';
-import { openDatabase } from '@mailscope/db';
-import type { Database } from '@mailscope/db';
+import { describe, test } from 'node:test';
 import type { BatchAck, BatchPayload, CaptureStartPayload, CommandAck, HelloAck } from '@mailscope/shared';
 import { DEFAULT_MAIL_SETTINGS, packBatch } from '@mailscope/shared';
-import { Server } from 'socket.io';
-import { buildApp } from '../src/app.ts';
-import type { App } from '../src/app.ts';
 import { loadConfig } from '../src/env.ts';
-import { AgentNotConnectedError, disconnectedAgentControl } from '../src/services/agent-control.ts';
-import { AppEvents } from '../src/services/app-events.ts';
-import { forwardingAgentControl } from '../src/services/gateway.ts';
-import { ATTACHMENTS_TABLE, startPostgresCluster } from '../src/socket/cluster.ts';
-import { SOCKET_MAX_MESSAGE_BYTES, attachSockets } from '../src/socket/index.ts';
-import type { AttachedGateway } from '../src/socket/index.ts';
+import { AgentNotConnectedError } from '../src/services/agent-control.ts';
+import { ATTACHMENTS_TABLE } from '../src/socket/cluster.ts';
 import type { AgentClient, TestApi } from './ingest-harness.ts';
-import { connectAgent, connectUi, createAgent, freshDatabase, signIn, startApi, testServers } from './ingest-harness.ts';
+import { connectAgent, connectUi, createAgent, freshDatabase, signIn, startApi, startApiOn, testServers } from './ingest-harness.ts';
 
 const T0 = 1_700_000_000_000_000;
 const CLIENT = { addr: '192.0.2.10', port: 50_123 };
 const SERVER = { addr: '198.51.100.25', port: 25 };
 
-/** One instance of the cluster: what TestApi has that the harness's helpers use, plus its io. */
-interface Instance extends TestApi {
-  readonly io: Server;
-}
-
 /** An API instance as server.ts starts it with MAILSCOPE_CLUSTER=postgres, on database `url`. */
-async function startInstance(url: string): Promise<Instance> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'mailscope-api-cluster-'));
-  const db: Database = await openDatabase({ url });
-  const config = loadConfig({ DATABASE_URL: url, MAILSCOPE_CLUSTER: 'postgres', MAILSCOPE_DATA_DIR: dataDir, LOG_LEVEL: 'warn', MAILSCOPE_ADMIN_PASSWORD: 'test-password' });
-  assert.equal(config.cluster, 'postgres');
-  const events = new AppEvents();
-  const agentControl = forwardingAgentControl(disconnectedAgentControl);
-  const logs: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      logs.push(chunk.toString());
-      cb();
-    },
-  });
-  const app: App = await buildApp({ db, config, events, agentControl, logger: { level: 'warn', stream } });
-  // Short heartbeats: the instances know each other within a second of starting.
-  const cluster = await startPostgresCluster({ url: db.url, log: app.log, heartbeatIntervalMs: 500, heartbeatTimeoutMs: 3000 });
-  const io = new Server(app.server, { maxHttpBufferSize: SOCKET_MAX_MESSAGE_BYTES, serveClient: false, adapter: cluster.adapter });
-  const gateway: AttachedGateway = await attachSockets(io, { app, db, config, events }, { cluster: true, commandTimeoutMs: 3_000, tickMs: 200, presenceRefreshMs: 1000 });
-  agentControl.set(gateway.agentControl);
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const address = app.server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : 0;
-  let closed = false;
-  const instance: Instance = {
-    app, db, events, gateway, io, base: `http://127.0.0.1:${port}`, dataDir, logs,
-    async close() {
-      if (closed) return;
-      closed = true;
-      await gateway.close();
-      await new Promise<void>((resolve) => void io.close(() => resolve()));
-      await cluster.close();
-      await app.close();
-      await db.close();
-      await rm(dataDir, { recursive: true, force: true });
-    },
-  };
-  after(() => instance.close());
-  return instance;
-}
+const startInstance = (url: string): Promise<TestApi> => startApiOn(url, { cluster: true });
 
 /** Polls `check` every 50 ms until it holds; fails with `what` after `ms`. */
 async function waitFor(what: string, check: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
@@ -90,7 +33,7 @@ async function waitFor(what: string, check: () => boolean | Promise<boolean>, ms
 }
 
 /** Both instances see two servers on every namespace the test uses. */
-async function clusterFormed(instances: readonly Instance[]): Promise<void> {
+async function clusterFormed(instances: readonly TestApi[]): Promise<void> {
   await waitFor('the instances to know each other', async () => {
     for (const i of instances) {
       for (const nsp of ['/agent', '/ui']) if ((await i.io.of(nsp).adapter.serverCount()) !== instances.length) return false;

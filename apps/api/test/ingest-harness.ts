@@ -5,30 +5,27 @@
  * the API listening on 127.0.0.1 port 0 with the gateways attached (sockets need a real port),
  * agents with tokens, signed-in users, and a socket.io client acting as an agent.
  */
+import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { dropDatabase } from '@mailscope/db/throwaway';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { after } from 'node:test';
 import { openDatabase } from '@mailscope/db';
 import type { Database } from '@mailscope/db';
 import { startEmbeddedPostgres } from '@mailscope/db/embedded';
 import type { AgentToServerEvents, ServerToAgentEvents, ServerToUiEvents } from '@mailscope/shared';
 import pg from 'pg';
-import { Server } from 'socket.io';
+import type { Server } from 'socket.io';
 import { io as connect } from 'socket.io-client';
 import type { Socket as ClientSocket } from 'socket.io-client';
-import { buildApp } from '../src/app.ts';
+import { startApiServer } from '../src/api-server.ts';
 import type { App } from '../src/app.ts';
 import { createLoginSession } from '../src/auth/login-sessions.ts';
 import { hashPassword } from '../src/auth/password.ts';
 import { loadConfig } from '../src/env.ts';
-import { disconnectedAgentControl } from '../src/services/agent-control.ts';
-import { AppEvents } from '../src/services/app-events.ts';
-import { forwardingAgentControl } from '../src/services/gateway.ts';
-import { SOCKET_MAX_MESSAGE_BYTES, attachSockets } from '../src/socket/index.ts';
+import type { AppEvents } from '../src/services/app-events.ts';
 import type { AttachedGateway } from '../src/socket/index.ts';
 
 export interface TestServer {
@@ -79,6 +76,7 @@ export interface TestApi {
   readonly db: Database;
   readonly events: AppEvents;
   readonly gateway: AttachedGateway;
+  readonly io: Server;
   /** http://127.0.0.1:<port> */
   readonly base: string;
   readonly dataDir: string;
@@ -89,35 +87,39 @@ export interface TestApi {
 
 /** The API on a fresh database of `server`, listening on 127.0.0.1 and a free port. */
 export async function startApi(server: TestServer, env: Record<string, string> = {}): Promise<TestApi> {
-  const url = await freshDatabase(server);
+  return startApiOn(await freshDatabase(server), { env });
+}
+
+/**
+ * The API on database `url`, listening on 127.0.0.1 and a free port; stopped when the file ends.
+ * `cluster`: one instance of several, as server.ts starts it with MAILSCOPE_CLUSTER=postgres, with
+ * short heartbeats (the instances know each other within a second of starting).
+ */
+export async function startApiOn(url: string, opts: { readonly env?: Record<string, string>; readonly cluster?: boolean } = {}): Promise<TestApi> {
   const dataDir = await mkdtemp(join(tmpdir(), 'mailscope-api-data-'));
   const db = await openDatabase({ url });
-  const config = loadConfig({ MAILSCOPE_DATA_DIR: dataDir, LOG_LEVEL: 'warn', MAILSCOPE_ADMIN_PASSWORD: 'test-password', ...env });
-  const events = new AppEvents();
-  const agentControl = forwardingAgentControl(disconnectedAgentControl);
-  const logs: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      logs.push(chunk.toString());
-      cb();
-    },
+  const config = loadConfig({
+    MAILSCOPE_DATA_DIR: dataDir, LOG_LEVEL: 'warn', MAILSCOPE_ADMIN_PASSWORD: 'test-password',
+    ...(opts.cluster === true ? { DATABASE_URL: url, MAILSCOPE_CLUSTER: 'postgres' } : {}), ...opts.env,
   });
-  const app = await buildApp({ db, config, events, agentControl, logger: { level: 'warn', stream } });
-  const io = new Server(app.server, { maxHttpBufferSize: SOCKET_MAX_MESSAGE_BYTES, serveClient: false });
-  const gateway = await attachSockets(io, { app, db, config, events }, { commandTimeoutMs: 2_000, tickMs: 200 });
-  agentControl.set(gateway.agentControl);
+  if (opts.cluster === true) assert.equal(config.cluster, 'postgres');
+  const server = await startApiServer({
+    db, config, keepLogs: true,
+    ...(opts.cluster === true
+      ? { sockets: { commandTimeoutMs: 3_000, tickMs: 200, presenceRefreshMs: 1000 }, clusterHeartbeat: { heartbeatIntervalMs: 500, heartbeatTimeoutMs: 3000 } }
+      : { sockets: { commandTimeoutMs: 2_000, tickMs: 200 } }),
+  });
+  const { app } = server;
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : 0;
   let closed = false;
   const api: TestApi = {
-    app, db, events, gateway, base: `http://127.0.0.1:${port}`, dataDir, logs,
+    ...server, db, base: `http://127.0.0.1:${port}`, dataDir,
     async close() {
       if (closed) return;
       closed = true;
-      await gateway.close();
-      await new Promise<void>((resolve) => void io.close(() => resolve()));
-      await app.close();
+      await server.close();
       await db.close();
       await rm(dataDir, { recursive: true, force: true });
     },

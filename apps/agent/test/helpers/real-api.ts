@@ -2,18 +2,12 @@
  * The real API in this process, as apps/api/src/server.ts starts it: the agent's end-to-end tests
  * run it beside the agent. Test-only, so it may import the API's source.
  */
-import { Writable } from 'node:stream';
 import { after } from 'node:test';
 import { openDatabase } from '@mailscope/db';
-import { Server } from 'socket.io';
-import { buildApp } from '../../../api/src/app.ts';
+import { startApiServer } from '../../../api/src/api-server.ts';
 import type { App } from '../../../api/src/app.ts';
 import { ensureFirstAdmin } from '../../../api/src/auth/admin-bootstrap.ts';
 import { loadConfig } from '../../../api/src/env.ts';
-import { disconnectedAgentControl } from '../../../api/src/services/agent-control.ts';
-import { AppEvents } from '../../../api/src/services/app-events.ts';
-import { forwardingAgentControl } from '../../../api/src/services/gateway.ts';
-import { SOCKET_MAX_MESSAGE_BYTES, attachSockets } from '../../../api/src/socket/index.ts';
 
 /** The first admin's password in these tests. */
 export const ADMIN_PASSWORD = 'test-password';
@@ -34,20 +28,9 @@ export interface RealApi {
 export async function startRealApi(url: string, dataDir: string, port = 0): Promise<RealApi> {
   const db = await openDatabase({ url });
   const config = loadConfig({ MAILSCOPE_DATA_DIR: dataDir, LOG_LEVEL: 'warn', MAILSCOPE_ADMIN_PASSWORD: ADMIN_PASSWORD });
-  const events = new AppEvents();
-  const agentControl = forwardingAgentControl(disconnectedAgentControl);
-  const logs: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      logs.push(chunk.toString());
-      cb();
-    },
-  });
-  const app = await buildApp({ db, config, events, agentControl, logger: { level: 'warn', stream } });
+  const server = await startApiServer({ db, config, keepLogs: true });
+  const { app, logs } = server;
   await ensureFirstAdmin(db, ADMIN_PASSWORD);
-  const io = new Server(app.server, { maxHttpBufferSize: SOCKET_MAX_MESSAGE_BYTES, serveClient: false });
-  const gateway = await attachSockets(io, { app, db, config, events });
-  agentControl.set(gateway.agentControl);
   await app.listen({ host: '127.0.0.1', port });
   const address = app.server.address();
   const bound = typeof address === 'object' && address !== null ? address.port : port;
@@ -57,9 +40,7 @@ export async function startRealApi(url: string, dataDir: string, port = 0): Prom
     async close() {
       if (closed) return;
       closed = true;
-      await gateway.close();
-      await new Promise<void>((resolve) => void io.close(() => resolve()));
-      await app.close();
+      await server.close();
       await db.close();
     },
   };

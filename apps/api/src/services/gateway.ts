@@ -1,6 +1,6 @@
 /**
- * The contract between the API core (server.ts) and the socket gateways (src/socket/index.ts: the
- * /agent gateway, the /ui namespace, uploads). server.ts builds the app, creates the socket.io
+ * The contract between the API core (api-server.ts) and the socket gateways (src/socket/index.ts:
+ * the /agent gateway, the /ui namespace, uploads). api-server.ts builds the app, creates the socket.io
  * Server on the app's HTTP server, then calls `attachSockets(io, deps)` before listening, so the
  * gateway may still register routes on `deps.app` (under /api, with app.authenticate etc.).
  */
@@ -21,7 +21,7 @@ export interface GatewayDeps {
 }
 
 export interface Gateway {
-  /** What the capture routes call; server.ts routes `app.agentControl` to it once attached. */
+  /** What the capture routes call; api-server.ts routes `app.agentControl` to it once attached. */
   readonly agentControl: AgentControl;
   /** Disconnects agents and browsers; called at shutdown before the app and the database close. */
   close(): Promise<void>;

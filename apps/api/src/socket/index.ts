@@ -1,5 +1,5 @@
 /**
- * The socket gateways and uploads, attached by server.ts (contract: services/gateway.ts):
+ * The socket gateways and uploads, attached by api-server.ts (contract: services/gateway.ts):
  * `/agent` (AgentGateway, also the app's AgentControl), `/ui` (UiGateway, the broadcaster of live
  * updates), the ingest service both feed, and the upload routes under /api.
  */
@@ -17,8 +17,9 @@ import { UiGateway } from './ui-gateway.ts';
 import type { UiNamespace } from './ui-gateway.ts';
 
 /**
- * Largest socket.io message: a batch's JSON part or one of its binary parts (a mail of up to
- * 50 MiB, AGENT_PROTOCOL_LIMITS.maxMailBytes). server.ts passes it as `maxHttpBufferSize`.
+ * Largest socket.io message: a batch's JSON part or one of its two binary parts (`frames` and
+ * `mailBytes`, together at most AGENT_PROTOCOL_LIMITS.maxBatchBytes). api-server.ts passes it as
+ * `maxHttpBufferSize`.
  */
 export const SOCKET_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 
