@@ -4,27 +4,13 @@ import { describe, test } from 'node:test';
 import { insertPackets, insertTimelineEntries } from '@mailscope/db';
 import type { Database, PacketRow } from '@mailscope/db';
 import { maskCredentialInfo, parseFlagFilter } from '../src/repositories/packets-repository.ts';
+import type { PacketItem } from '../src/repositories/packets-repository.ts';
 import { T0, createUser, login, testApp, testDatabases } from './helpers.ts';
 
 const PER_CAPTURE = 150;
 const RAW = new Uint8Array(60);
 
-interface Packet {
-  captureId: string;
-  frameNo: number;
-  sessionId: string | null;
-  ts: number;
-  src: string;
-  dst: string;
-  srcPort: number | null;
-  dstPort: number | null;
-  protocol: string;
-  tcpFlags: number | null;
-  payloadLength: number | null;
-  info: string;
-  dir: string | null;
-  tcpAnalysis: string[];
-}
+type Packet = PacketItem;
 
 /**
  * One capture of 150 packets, two per timestamp (so paging must order by frame too), starting
