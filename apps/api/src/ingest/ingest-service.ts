@@ -68,7 +68,7 @@ export class IngestService {
   /** Per capture: the phase 1 of its last batch. */
   private readonly queues = new Map<string, Promise<unknown>>();
   /** Per capture: the announcement of its last batch. */
-  private readonly announced = new Map<string, Promise<void>>();
+  private readonly announced = new Map<string, Promise<unknown>>();
   /** Session.id by engine session id, per capture: saves a lookup per batch for sessions opened earlier. */
   private readonly sessionIds = new Map<string, Map<number, bigint>>();
 
@@ -83,18 +83,11 @@ export class IngestService {
     // Packets and timeline entries go through COPY, whose encoder does the same per string.
     const batch: BatchPayload = { ...validated, sessions: pgTextDeep(validated.sessions), mails: pgTextDeep(validated.mails) };
     // Phase 1, in call order per capture: the batch's sessions, and the ids of every session it names.
-    const previous = this.queues.get(captureId) ?? Promise.resolve();
-    const sessions = previous.then(() => this.storeSessions(captureId, batch));
-    const settled = sessions.catch(() => undefined);
-    this.queues.set(captureId, settled);
-    void settled.then(() => {
-      if (this.queues.get(captureId) === settled) this.queues.delete(captureId);
-    });
+    const sessions = chained(this.queues, captureId, () => this.storeSessions(captureId, batch));
     // Phase 2, concurrently with the phases 2 of the batches before and after it: its records.
     const records = sessions.then((s) => this.storeRecords(captureId, batch, s));
     // Announced and answered in call order: a batch's events after those of the batch before it.
-    const before = this.announced.get(captureId) ?? Promise.resolve();
-    const done = before.then(() =>
+    return chained(this.announced, captureId, () =>
       records.then(
         (r) => {
           this.announce(captureId, r.sessions, r);
@@ -108,12 +101,6 @@ export class IngestService {
         },
       ),
     );
-    const announced = done.then(() => undefined, () => undefined);
-    this.announced.set(captureId, announced);
-    void announced.then(() => {
-      if (this.announced.get(captureId) === announced) this.announced.delete(captureId);
-    });
-    return done;
   }
 
   /** Forgets the cached session ids of a capture (it ended). */
@@ -431,6 +418,20 @@ interface StoredRecords {
   readonly mails: readonly StoredMail[];
   readonly bytes: number;
   readonly touched: ReadonlyMap<number, { timeline: number; packets: number; lastTs: number }>;
+}
+
+/**
+ * Runs `step` once the step chained before it under `key` has settled (resolved or not); the map
+ * forgets `key` when its last step has settled.
+ */
+function chained<T>(chains: Map<string, Promise<unknown>>, key: string, step: () => Promise<T>): Promise<T> {
+  const run = (chains.get(key) ?? Promise.resolve()).then(step);
+  const settled = run.then(() => undefined, () => undefined);
+  chains.set(key, settled);
+  void settled.then(() => {
+    if (chains.get(key) === settled) chains.delete(key);
+  });
+  return run;
 }
 
 interface SessionRow {
