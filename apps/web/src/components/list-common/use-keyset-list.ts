@@ -130,6 +130,18 @@ export class KeysetStore<T> {
     return fresh;
   }
 
+  /** Puts rows not yet in the list into it, keeping the list in `compare` order; returns those added. */
+  insert(rows: readonly T[], compare: (a: T, b: T) => number): readonly T[] {
+    const fresh = rows.filter((r) => {
+      const id = this.idOf(r);
+      if (this.ids.has(id)) return false;
+      this.ids.add(id);
+      return true;
+    });
+    if (fresh.length > 0) this.set({ rows: [...this.state.rows, ...fresh].sort(compare) });
+    return fresh;
+  }
+
   /** Replaces the rows `update` returns a new value for (identity kept otherwise). */
   update(update: (row: T) => T | undefined): void {
     let changed = false;

@@ -8,10 +8,11 @@ import { useVirtualizer } from '@tanstack/react-virtual';
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { useCallback, useEffect, useMemo, useRef, useState, type MouseEvent } from 'react';
-import { api, errorMessage, qs } from '@/lib/api';
+import { api, qs } from '@/lib/api';
 import { formatBytes, formatCount, formatTime } from '@/lib/format';
 import { useUiEvent } from '@/lib/socket';
 import { useFreshIds } from '../list-common/use-fresh-ids';
+import { useKeysetList, type Page } from '../list-common/use-keyset-list';
 import { useUrlFilters } from '../list-common/use-url-filters';
 import { isId } from '../list-common/validate';
 import styles from './mails.module.css';
@@ -35,15 +36,6 @@ interface Filters {
   readonly sessionId: string;
 }
 
-interface ListState {
-  readonly rows: MailRow[];
-  readonly next: string | null;
-  readonly loaded: boolean;
-  readonly error: string | null;
-}
-
-const EMPTY: ListState = { rows: [], next: null, loaded: false, error: null };
-
 function filterQuery(f: Filters) {
   return { q: f.q, direction: f.direction, sessionId: f.sessionId };
 }
@@ -56,15 +48,8 @@ export function MailList() {
   const sessionId = isId(values.sessionId) ? values.sessionId : '';
   const filters = useMemo<Filters>(() => ({ q, direction, sessionId }), [q, direction, sessionId]);
 
-  const [state, setState] = useState<ListState>(EMPTY);
   const { freshIds: fresh, markFresh } = useFreshIds();
   const [newAbove, setNewAbove] = useState(0);
-  const gen = useRef(0);
-  const loading = useRef(false);
-  const stateRef = useRef(state);
-  useEffect(() => {
-    stateRef.current = state;
-  });
 
   // The search box is typed into freely and pushed to the URL after a pause; a URL changed from
   // elsewhere (back button, a link) replaces what is in the box.
@@ -89,54 +74,28 @@ export function MailList() {
   const scrollRef = useRef<HTMLDivElement>(null);
 
   // First page whenever the filters change (or after a failed first page, on Try again).
-  const [reload, setReload] = useState(0);
+  const [reloads, setReloads] = useState(0);
+  const listKey = `${qs(filterQuery(filters))}#${reloads}`;
+  const fetchPage = useCallback(
+    async (cursor: string | null, signal: AbortSignal): Promise<Page<MailRow>> => {
+      const p = await api<MailPage>(`/mails${qs({ ...filterQuery(filters), limit: PAGE, cursor })}`, { signal });
+      return { rows: p.mails, next: p.next };
+    },
+    [filters],
+  );
+  const state = useKeysetList<MailRow>(listKey, fetchPage, (m) => m.id);
+  const { store } = state;
+  const loadMore = useCallback(() => store.loadMore(), [store]);
+  const retry = () => {
+    if (state.rows.length === 0) setReloads((n) => n + 1);
+    else loadMore();
+  };
+  const gen = useRef(0);
   useEffect(() => {
-    const g = ++gen.current;
-    loading.current = true;
-    setState(EMPTY);
+    gen.current++;
     setNewAbove(0);
     scrollRef.current?.scrollTo({ top: 0 });
-    api<MailPage>(`/mails${qs({ ...filterQuery(filters), limit: PAGE })}`).then(
-      (p) => {
-        if (g !== gen.current) return;
-        loading.current = false;
-        setState({ rows: p.mails, next: p.next, loaded: true, error: null });
-      },
-      (e: unknown) => {
-        if (g !== gen.current) return;
-        loading.current = false;
-        setState({ ...EMPTY, loaded: true, error: errorMessage(e) });
-      },
-    );
-  }, [filters, reload]);
-
-  const loadMore = useCallback(() => {
-    const s = stateRef.current;
-    if (loading.current || !s.loaded || s.next === null) return;
-    const g = gen.current;
-    loading.current = true;
-    setState((x) => ({ ...x, error: null }));
-    api<MailPage>(`/mails${qs({ ...filterQuery(filters), limit: PAGE, cursor: s.next })}`).then(
-      (p) => {
-        if (g !== gen.current) return;
-        loading.current = false;
-        setState((x) => {
-          const known = new Set(x.rows.map((r) => r.id));
-          return { ...x, rows: [...x.rows, ...p.mails.filter((m) => !known.has(m.id))], next: p.next };
-        });
-      },
-      (e: unknown) => {
-        if (g !== gen.current) return;
-        loading.current = false;
-        setState((x) => ({ ...x, error: errorMessage(e) }));
-      },
-    );
-  }, [filters]);
-
-  const retry = useCallback(() => {
-    if (stateRef.current.rows.length === 0) setReload((n) => n + 1);
-    else loadMore();
-  }, [loadMore]);
+  }, [listKey]);
 
   // Live mails: gather the ids, fetch them with the current filters, insert those that fall inside
   // what is loaded (older ones arrive with the pages further down).
@@ -152,16 +111,11 @@ export function MailList() {
     api<MailPage>(`/mails${qs({ ...filterQuery(filters), ids: ids.join(','), limit: MAX_LIVE_IDS })}`).then(
       (p) => {
         if (g !== gen.current || p.mails.length === 0) return;
-        const cur = stateRef.current;
-        if (!cur.loaded) return;
-        const known = new Set(cur.rows.map((r) => r.id));
+        const cur = store.getSnapshot();
+        if (!cur.ready) return;
         const last = cur.rows[cur.rows.length - 1];
-        const add = p.mails.filter((m) => !known.has(m.id) && (cur.next === null || last === undefined || compareMails(m, last) < 0));
+        const add = store.insert(p.mails.filter((m) => cur.next === null || last === undefined || compareMails(m, last) < 0), compareMails);
         if (add.length === 0) return;
-        setState((x) => {
-          const have = new Set(x.rows.map((r) => r.id));
-          return { ...x, rows: [...x.rows, ...add.filter((m) => !have.has(m.id))].sort(compareMails) };
-        });
         markFresh(add.map((m) => m.id));
         if ((scrollRef.current?.scrollTop ?? 0) > ROW_HEIGHT) setNewAbove((n) => n + add.length);
       },
@@ -169,7 +123,7 @@ export function MailList() {
         // A live insert that fails is not worth an error banner: the mail is in the list on reload.
       },
     );
-  }, [filters, markFresh]);
+  }, [filters, store, markFresh]);
   useUiEvent('mail', (m) => {
     pending.current.add(m.id);
     if (liveTimer.current === null) liveTimer.current = window.setTimeout(flushLive, LIVE_BATCH_MS);
@@ -240,7 +194,7 @@ export function MailList() {
         )}
         <span className="spacer" />
         <span className="muted small" data-testid="mails-count">
-          {state.loaded ? `${formatCount(rows.length)} mail${rows.length === 1 ? '' : 's'}${state.next !== null ? ' loaded, more as you scroll' : ''}` : 'Loading…'}
+          {state.ready ? `${formatCount(rows.length)} mail${rows.length === 1 ? '' : 's'}${state.next !== null ? ' loaded, more as you scroll' : ''}` : 'Loading…'}
         </span>
       </div>
 
@@ -253,7 +207,7 @@ export function MailList() {
         </div>
       )}
 
-      {state.loaded && rows.length === 0 && state.error === null ? (
+      {state.ready && rows.length === 0 && state.error === null ? (
         <div className="empty" data-testid="mails-empty">
           {filtered ? (
             <>
@@ -367,7 +321,7 @@ export function MailList() {
             {newAbove} new mail{newAbove === 1 ? '' : 's'} above: show
           </button>
         )}
-        {state.loaded && rows.length > 0 && state.next === null && <span>end of the list</span>}
+        {state.ready && rows.length > 0 && state.next === null && <span>end of the list</span>}
       </div>
     </div>
   );
