@@ -5,7 +5,6 @@
  * the timestamps of when they were captured, often years ago. Refreshed on the API's `stats`
  * ticks (at most every REFRESH_MS) and as the window slides.
  */
-import { usePathname, useRouter, useSearchParams } from 'next/navigation';
 import { memo, useCallback, useEffect, useRef, useState } from 'react';
 import { CategoryBarChart, type CategoryDatum } from '@/components/charts/category-bar-chart';
 import { ChartCard } from '@/components/charts/chart-card';
@@ -14,6 +13,7 @@ import { TimeBarChart, type SeriesDef } from '@/components/charts/time-bar-chart
 import { api, errorMessage, qs } from '@/lib/api';
 import { endpoint, formatBytes, formatTime } from '@/lib/format';
 import { useUiEvent } from '@/lib/socket';
+import { useUrlFilters } from '../list-common/use-url-filters';
 import styles from './overview.module.css';
 
 const RANGES = [
@@ -119,14 +119,14 @@ function ReplyLegend() {
   );
 }
 
+const URL_KEYS = ['range'] as const;
+
 const sum = (points: readonly SeriesPoint[]): number => points.reduce((n, p) => n + p.count, 0);
 
 /** Memoised: the page re-renders on every capture status (once a second), the charts need not. */
 export const StatsPanel = memo(function StatsPanel() {
-  const params = useSearchParams();
-  const router = useRouter();
-  const pathname = usePathname();
-  const urlRange = params.get('range');
+  const { values, set } = useUrlFilters(URL_KEYS);
+  const urlRange = values.range;
   const chosen: RangeKey | null = isRangeKey(urlRange) ? urlRange : null;
 
   const [data, setData] = useState<{ stats: Stats; range: RangeKey } | null>(null);
@@ -204,9 +204,7 @@ export const StatsPanel = memo(function StatsPanel() {
   }, [shown, load]);
 
   const pick = (key: RangeKey) => {
-    const sp = new URLSearchParams(params.toString());
-    sp.set('range', key);
-    router.replace(`${pathname}?${sp.toString()}`, { scroll: false });
+    set({ range: key }, 'replace');
   };
 
   const s = data?.stats ?? null;

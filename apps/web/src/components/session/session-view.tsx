@@ -6,11 +6,11 @@
  * their tab is first opened. An open session refreshes on the live events that name it.
  */
 import Link from 'next/link';
-import { usePathname, useRouter, useSearchParams } from 'next/navigation';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { ApiError, api, errorMessage } from '@/lib/api';
 import { useIsAdmin } from '@/lib/auth';
 import { useUiEvent } from '@/lib/socket';
+import { useUrlFilters } from '../list-common/use-url-filters';
 import { buildDialogue, markersFromPackets } from './dialogue-model';
 import { DataFlowView } from './data-flow';
 import { DialogueView } from './dialogue';
@@ -27,6 +27,9 @@ const TABS = [
 ] as const;
 export type TabId = (typeof TABS)[number]['id'];
 
+/** The page's state in the URL: the tab, and the mail the Mails tab opens at. */
+const URL_KEYS = ['tab', 'mail'] as const;
+
 function isTab(v: string | null): v is TabId {
   return TABS.some((t) => t.id === v);
 }
@@ -41,13 +44,10 @@ type Load =
 const REFRESH_MS = 1500;
 
 export function SessionView({ id }: { id: string }) {
-  const router = useRouter();
-  const pathname = usePathname();
-  const search = useSearchParams();
+  const { values, set: setParams } = useUrlFilters(URL_KEYS);
   const isAdmin = useIsAdmin();
-  const tabParam = search.get('tab');
-  const tab: TabId = isTab(tabParam) ? tabParam : 'dialogue';
-  const mailParam = Number(search.get('mail'));
+  const tab: TabId = isTab(values.tab) ? values.tab : 'dialogue';
+  const mailParam = Number(values.mail);
   const focusMail = Number.isInteger(mailParam) && mailParam > 0 ? mailParam : null;
 
   const [load, setLoad] = useState<Load>({ state: 'loading' });
@@ -111,19 +111,9 @@ export function SessionView({ id }: { id: string }) {
     if (m.sessionId === id) scheduleRefresh();
   });
 
-  const setParams = useCallback((patch: Record<string, string | null>) => {
-    const params = new URLSearchParams(search.toString());
-    for (const [k, v] of Object.entries(patch)) {
-      if (v === null) params.delete(k);
-      else params.set(k, v);
-    }
-    const q = params.toString();
-    router.replace(q === '' ? pathname : `${pathname}?${q}`, { scroll: false });
-  }, [router, pathname, search]);
-
-  const showTab = useCallback((t: TabId, extra: Record<string, string | null> = {}) => {
+  const showTab = useCallback((t: TabId, extra: { mail?: string } = {}) => {
     setVisited((v) => (v.has(t) ? v : new Set([...v, t])));
-    setParams({ tab: t === 'dialogue' ? null : t, ...(t === 'mails' ? {} : { mail: null }), ...extra });
+    setParams({ tab: t === 'dialogue' ? '' : t, ...(t === 'mails' ? {} : { mail: '' }), ...extra }, 'replace');
   }, [setParams]);
 
   const detail = load.state === 'ok' ? load.detail : null;
