@@ -107,6 +107,24 @@ test('BatchBuilder: never past the protocol limits, whatever limits it is given 
   }
 });
 
+test('BatchBuilder: frames filling the byte limit make packet blocks the API takes (records and texts counted)', () => {
+  const L = AGENT_PROTOCOL_LIMITS;
+  const out: BatchPayload[] = [];
+  const b = new BatchBuilder({ captureId: CAPTURE, saveMail: () => true, limits: { bytes: 1e12 } }, (batch) => out.push(batch));
+  const big = (no: number) => ({ no, ts: 0, linkType: 1, data: new Uint8Array(L.maxFrameBytes).fill(no & 0xff), origLen: L.maxFrameBytes });
+  // 256 frames of 256 KiB are exactly 64 MiB of frames: with their records they need two batches.
+  for (let no = 1; no <= 256; no++) b.add(packetEvent(no), big(no));
+  b.flush();
+  assert.equal(out.length, 2);
+  assert.equal(out[0]!.packets.length + out[1]!.packets.length, 256);
+  for (const x of out) {
+    const wire = packBatch(x);
+    assert.ok(wire.packets.byteLength <= L.maxBatchBytes + 12, `block of ${wire.packets.byteLength} bytes`);
+    const v = validateBatch(wire);
+    assert.ok(v.ok, v.ok ? '' : v.error);
+  }
+});
+
 test('batch codec: what is written is read back, bytes and all', () => {
   const [b] = batches(3, 10);
   const back = decodeBatch(encodeBatch(b!));

@@ -73,7 +73,7 @@ async function hello(agent: AgentClient): Promise<HelloAck> {
 
 /** Sends a batch in its wire form (packBatch), or `payload` as it is. */
 function send(agent: AgentClient, payload: BatchPayload | unknown): Promise<BatchAck> {
-  const isBatch = typeof payload === 'object' && payload !== null && !('frames' in payload) && Array.isArray((payload as BatchPayload).packets);
+  const isBatch = typeof payload === 'object' && payload !== null && !('mailBytes' in payload) && Array.isArray((payload as BatchPayload).packets);
   return agent.timeout(10_000).emitWithAck('batch', (isBatch ? packBatch(payload as BatchPayload) : payload) as never);
 }
 
@@ -336,11 +336,11 @@ for (const server of await testServers()) {
       const good = (): BatchPayload => smtpBatch(captureId);
       const cases: [string, unknown, RegExp][] = [
         ['not an object', 'hello', /^invalid batch: \(payload\): must be object/],
-        ['frames as base64 text', { ...packBatch(good()), frames: 'AAEC' }, /frames: must be binary/],
-        ['a raw per packet (not the wire form)', { ...packBatch(good()), packets: good().packets }, /packets\/0: unknown field raw/],
-        ['capturedLength disagrees', (() => { const b = packBatch(good()); b.packets[0]!.capturedLength = 1; return b; })(), /frames: has \d+ bytes but the packets' capturedLength add up to/],
+        ['packets as base64 text', { ...packBatch(good()), packets: 'AAEC' }, /packets: must be binary/],
+        ['packet records as objects (not the wire form)', { ...packBatch(good()), packets: good().packets }, /packets: must be binary/],
+        ['a frame byte missing', (() => { const b = packBatch(good()); return { ...b, packets: b.packets.subarray(0, b.packets.byteLength - 1) }; })(), /packets: the frames take \d+ bytes but the packets' capturedLength add up to/],
         ['unknown timeline kind', (() => { const b = good() as unknown as { timeline: Record<string, unknown>[] }; b.timeline[0]!.kind = 'chat'; return b; })(), /timeline\/0\/kind: must be one of/],
-        ['string too long', (() => { const b = good() as unknown as { packets: Record<string, unknown>[] }; b.packets[0]!.src = 'x'.repeat(65); return b; })(), /packets\/0\/src: must not have more than 64 characters/],
+        ['string too long', (() => { const b = good() as unknown as { packets: Record<string, unknown>[] }; b.packets[0]!.src = 'x'.repeat(65); return b; })(), /packets\/0\/src: must be at most 64 characters/],
         ['extra field', (() => { const b = good() as unknown as Record<string, unknown>; b.sql = 'DROP TABLE'; return b; })(), /unknown field sql/],
         ['missing mail summary', (() => { const b = good() as unknown as { mails: Record<string, unknown>[] }; delete b.mails[0]!.summary; return b; })(), /mails\/0: must have required propert/],
         ['another agent\'s capture', { ...good(), captureId: otherCapture }, /is not a capture of this agent/],

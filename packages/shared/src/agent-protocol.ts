@@ -37,6 +37,8 @@ import type { Static, TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
 import type { MailModuleSettings } from './mail-settings.ts';
 import { MAX_CAPTURE_FILTER_CHARS, MAX_SAVE_LOCATION_CHARS } from './mail-settings.ts';
+import { PACKET_BLOCK_HEADER_BYTES, decodePacketBlock, encodePacketBlock } from './packet-block.ts';
+import type { PacketBlockLimits } from './packet-block.ts';
 
 /** Bounds of every payload; each says where its number comes from. */
 export const AGENT_PROTOCOL_LIMITS = {
@@ -223,7 +225,10 @@ export const BatchPacketSchema = Type.Object({
   /** pcap link type (DLT). */
   linkType: UInt(0xffff),
 }, Strict);
-/** A packet as it travels: its bytes are in the batch's `frames`. */
+/**
+ * A packet record's fields (the schema is the contract; on the wire the records travel as one
+ * binary block, packet-block.ts, which checks the same bounds).
+ */
 export type WireBatchPacket = Static<typeof BatchPacketSchema>;
 /** A packet record with its frame's bytes (`capturedLength` of them). */
 export type BatchPacket = WireBatchPacket & { raw: Uint8Array };
@@ -357,41 +362,30 @@ export const BatchPayloadSchema = Type.Object({
   batchId: Type.String({ minLength: 1, maxLength: 64 }),
   /** Order of the batch within the capture, from 0. */
   seq: UInt(),
-  packets: Type.Array(BatchPacketSchema, { maxItems: L.maxBatchPackets }),
-  /** The packets' frame bytes, concatenated in packet order. */
-  frames: Bytes(L.maxBatchBytes),
+  /** The packet records and their frames, as one block (packet-block.ts). */
+  packets: Bytes(L.maxBatchBytes + PACKET_BLOCK_HEADER_BYTES),
   sessions: Type.Array(BatchSessionEventSchema, { maxItems: L.maxBatchSessions }),
   timeline: Type.Array(BatchTimelineSchema, { maxItems: L.maxBatchTimeline }),
   mails: Type.Array(BatchMailSchema, { maxItems: L.maxBatchMails }),
   /** The mails' bytes, concatenated in mail order (those with a `rawLength`). */
   mailBytes: Bytes(L.maxBatchBytes),
 }, Strict);
-/** A batch as it travels (`frames` holds the packets' bytes, `mailBytes` the mails'). */
+/** A batch as it travels (`packets` a binary block with the frames, `mailBytes` the mails' bytes). */
 export type WireBatchPayload = Static<typeof BatchPayloadSchema>;
 /** A batch as agents build it and the API stores it: each packet and mail with its `raw` bytes. */
-export type BatchPayload = Omit<WireBatchPayload, 'packets' | 'frames' | 'mails' | 'mailBytes'> & { packets: BatchPacket[]; mails: BatchMail[] };
+export type BatchPayload = Omit<WireBatchPayload, 'packets' | 'mails' | 'mailBytes'> & { packets: BatchPacket[]; mails: BatchMail[] };
 
 /**
- * The wire form of `batch`: the packets' `raw` bytes concatenated into `frames` (one copy), the
- * packets without them. Each raw must be `capturedLength` bytes long.
+ * The wire form of `batch`: the packets as one binary block with their frames (packet-block.ts),
+ * the mails' bytes concatenated into `mailBytes`. Each raw must be `capturedLength` bytes long.
  */
 export function packBatch(batch: BatchPayload): WireBatchPayload {
-  let total = 0;
-  for (const p of batch.packets) total += p.raw.byteLength;
-  const frames = new Uint8Array(total);
-  const packets: WireBatchPacket[] = [];
-  let at = 0;
-  for (const p of batch.packets) {
-    const { raw, ...rest } = p;
-    frames.set(raw, at);
-    at += raw.byteLength;
-    packets.push(rest);
-  }
+  const packets = encodePacketBlock(batch.packets);
   let mailTotal = 0;
   for (const m of batch.mails) mailTotal += m.raw?.byteLength ?? 0;
   const mailBytes = new Uint8Array(mailTotal);
   const mails: WireBatchMail[] = [];
-  at = 0;
+  let at = 0;
   for (const m of batch.mails) {
     const { raw, ...rest } = m;
     if (raw === undefined) {
@@ -402,7 +396,7 @@ export function packBatch(batch: BatchPayload): WireBatchPayload {
       mails.push({ ...rest, rawLength: raw.byteLength });
     }
   }
-  return { ...batch, packets, frames, mails, mailBytes };
+  return { ...batch, packets, mails, mailBytes };
 }
 
 /** Rows a batch added (0 each for a batch already stored). */
@@ -507,34 +501,40 @@ export const validateMailSettingsPayload = compileValidator(MailSettingsSchema, 
 
 const checkBatchShape = compileValidator(BatchPayloadSchema, 'batch');
 
+/** BatchPacketSchema's bounds, which the packet block decoder checks. */
+const PACKET_LIMITS: PacketBlockLimits = {
+  maxPackets: L.maxBatchPackets,
+  maxFrameBytes: L.maxFrameBytes,
+  maxAddressChars: L.maxAddressChars,
+  maxLineChars: L.maxLineChars,
+  maxProtocolChars: 32,
+  maxTcpAnalysis: 8,
+  maxTcpAnalysisChars: 32,
+};
+
 /**
- * Validates a batch in its wire form (`packBatch`): its shape, then what one schema cannot say -
- * `frames` exactly as long as the packets' capturedLength together and `mailBytes` as the mails'
- * rawLength, the raw bytes of the batch within `maxBatchBytes`, frame numbers and (session, seq) /
- * (session, index) keys once each. The value returned has each packet's `raw` (a view into
- * `frames`) and each sent mail's (a view into `mailBytes`).
+ * Validates a batch in its wire form (`packBatch`): its shape, its packet block (each record
+ * within the bounds of BatchPacketSchema, the frames exactly as long as the packets' capturedLength
+ * together), then what one schema cannot say - `mailBytes` exactly as long as the mails' rawLength
+ * together, the raw bytes of the batch within `maxBatchBytes`, frame numbers and (session, seq) /
+ * (session, index) keys once each. The value returned has each packet's `raw` (a view into the
+ * block) and each sent mail's (a view into `mailBytes`).
  */
 export function validateBatch(value: unknown): Validation<BatchPayload> {
   const shape = checkBatchShape(value);
   if (!shape.ok) return shape;
   const wire = shape.value;
-  let bytes = wire.frames.byteLength;
-  let expected = 0;
-  for (const p of wire.packets) expected += p.capturedLength;
-  if (expected !== wire.frames.byteLength) return fail(`frames: has ${wire.frames.byteLength} bytes but the packets' capturedLength add up to ${expected}`);
+  const decoded = decodePacketBlock(wire.packets, PACKET_LIMITS);
+  if (!decoded.ok) return fail(decoded.error);
+  const packets = decoded.packets;
+  let bytes = 0;
+  for (const p of packets) bytes += p.capturedLength;
   let mailExpected = 0;
   for (const m of wire.mails) mailExpected += m.rawLength ?? 0;
   if (mailExpected !== wire.mailBytes.byteLength) return fail(`mailBytes: has ${wire.mailBytes.byteLength} bytes but the mails' rawLength add up to ${mailExpected}`);
-  const { frames, mailBytes, ...rest } = wire;
-  const packets: BatchPacket[] = new Array<BatchPacket>(wire.packets.length);
-  let at = 0;
-  for (let i = 0; i < wire.packets.length; i++) {
-    const p = wire.packets[i]!;
-    packets[i] = { ...p, raw: frames.subarray(at, at + p.capturedLength) };
-    at += p.capturedLength;
-  }
+  const { mailBytes, ...rest } = wire;
   const mails: BatchMail[] = new Array<BatchMail>(wire.mails.length);
-  at = 0;
+  let at = 0;
   for (let i = 0; i < wire.mails.length; i++) {
     const { rawLength, ...m } = wire.mails[i]!;
     if (rawLength === undefined) {

@@ -8,13 +8,17 @@ import { randomUUID } from 'node:crypto';
 import type { AnalyzerEvent, MailEvent, MailSummary } from '@mailscope/protocols/events';
 import type { Frame } from '@mailscope/protocols/types';
 import { AGENT_PROTOCOL_LIMITS, type BatchMail, type BatchPacket, type BatchPayload } from '@mailscope/shared/agent-protocol';
+import { packetBlockBound } from '@mailscope/shared/packet-block';
 
 export interface BatchLimits {
   readonly packets: number;
   readonly sessions: number;
   readonly timeline: number;
   readonly mails: number;
-  /** Raw bytes (frames and mails); a single larger mail still makes a batch of its own. */
+  /**
+   * Bytes: of the mails, and of the packets as their block holds them (frame, record and texts:
+   * packetBlockBound); a single larger mail still makes a batch of its own.
+   */
   readonly bytes: number;
 }
 
@@ -86,10 +90,12 @@ export class BatchBuilder {
         if (frame === undefined) throw new Error('a packet record needs its frame');
         const raw = frame.data.byteLength > AGENT_PROTOCOL_LIMITS.maxFrameBytes ? frame.data.subarray(0, AGENT_PROTOCOL_LIMITS.maxFrameBytes) : frame.data;
         const record = { ...event, capturedLength: raw.byteLength, linkType: frame.linkType, raw } as BatchPacket;
-        this.makeRoom(raw.byteLength);
         if (event.tcpAnalysis !== undefined && event.tcpAnalysis.length > 8) (record as { tcpAnalysis?: readonly string[] }).tcpAnalysis = event.tcpAnalysis.slice(0, 8);
+        // Counted as the block will hold it, so that the block stays within the socket's message limit.
+        const size = packetBlockBound(record);
+        this.makeRoom(size);
         this.packets.push(record);
-        this.bytes += raw.byteLength;
+        this.bytes += size;
         break;
       }
       case 'session-opened':

@@ -17,11 +17,11 @@ import { UiGateway } from './ui-gateway.ts';
 import type { UiNamespace } from './ui-gateway.ts';
 
 /**
- * Largest socket.io message: a batch's JSON part or one of its two binary parts (`frames` and
- * `mailBytes`, together at most AGENT_PROTOCOL_LIMITS.maxBatchBytes). api-server.ts passes it as
- * `maxHttpBufferSize`.
+ * Largest socket.io message: a batch's JSON part or one of its two binary parts (the packet block
+ * and `mailBytes`, each at most AGENT_PROTOCOL_LIMITS.maxBatchBytes, the block plus its 12-byte
+ * header). api-server.ts passes it as `maxHttpBufferSize`.
  */
-export const SOCKET_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+export const SOCKET_MAX_MESSAGE_BYTES = 64 * 1024 * 1024 + 1024;
 
 export interface AttachedGateway extends Gateway {
   readonly agents: AgentGateway;
