@@ -127,6 +127,8 @@ for (const server of testDatabases()) {
       assert.equal(await db.prisma.mail.count({ where: { sessionId: { in: deletedSessions } } }), 0);
       assert.equal(await db.prisma.packet.count({ where: { sessionId: { in: deletedSessions } } }), 0);
       assert.equal(await db.prisma.mail.count({ where: { sessionId: { in: running.sessionIds.slice(1) } } }), 2);
+      const kept = [...newUpload.sessionIds, ...running.sessionIds.slice(1), ...recentStop.sessionIds.slice(1)];
+      assert.equal(await db.prisma.timelineEntry.count({ where: { sessionId: { in: kept } } }), kept.length, 'kept sessions keep their timeline');
 
       assert.deepEqual(await applyRetention(db, daysAgo(30)), { captures: 0, sessions: 0, packets: 0 }, 'a second run finds nothing');
     });

@@ -271,7 +271,7 @@ for (const server of await testServers()) {
       const packets = await api.db.prisma.packet.findMany({ where: { captureId }, orderBy: { frameNo: 'asc' }, select: { frameNo: true, sessionId: true } });
       const idOf = new Map(rows.map((r) => [r.engineSessionId, r.id]));
       assert.deepEqual(packets.map((p) => [p.frameNo, p.sessionId]), batches.flatMap((b) => b.packets.map((p) => [p.no, p.sessionId === undefined ? null : idOf.get(p.sessionId)])).sort((a, b) => Number(a[0]) - Number(b[0])));
-      assert.equal(await api.db.prisma.timelineEntry.count({ where: { session: { captureId } } }), 2 * N - 1);
+      assert.equal(await api.db.prisma.timelineEntry.count({ where: { sessionId: { in: rows.map((r) => r.id) } } }), 2 * N - 1);
       const capture = await api.db.prisma.capture.findUniqueOrThrow({ where: { id: captureId } });
       assert.deepEqual([capture.sessions, Number(capture.packets)], [N, 2 * N - 1 + 4000]);
     });

@@ -82,7 +82,7 @@ for (const server of await testServers()) {
         assert.ok(sessions.length > 0, `${capture}: sessions found`);
         assert.equal(row.sessions, sessions.length);
         assert.ok(sessions.every((s) => s.protocol === protocol && s.state === 'closed'), `${capture}: every session ${protocol} and closed at the end`);
-        const timeline = await api.db.prisma.timelineEntry.count({ where: { session: { captureId: id } } });
+        const timeline = await api.db.prisma.timelineEntry.count({ where: { sessionId: { in: sessions.map((s) => s.id) } } });
         assert.ok(timeline > sessions.length, `${capture}: timeline stored`);
 
         const mails = await api.db.prisma.mail.findMany({ where: { session: { captureId: id } }, orderBy: [{ sessionId: 'asc' }, { index: 'asc' }] });

@@ -42,7 +42,8 @@ export async function applyRetention(db: Database, cutoff: Date): Promise<Retent
   let packets = 0;
 
   // Captures that are over: packets first in chunks (the largest table, with no foreign key to
-  // cascade), then sessions (their timeline and mails cascade), then the capture row.
+  // cascade), then sessions with their timeline entries (no foreign key either; their mails
+  // cascade), then the capture row.
   const expired = await db.pool.query<{ id: string }>(
     `SELECT id FROM "Capture"
       WHERE status NOT IN ('running', 'queued', 'analysing') AND coalesce("stoppedAt", "startedAt") < $1
@@ -51,12 +52,12 @@ export async function applyRetention(db: Database, cutoff: Date): Promise<Retent
   );
   for (const { id } of expired.rows) {
     packets += await deleteInChunks(db, `DELETE FROM "Packet" WHERE ctid = ANY(ARRAY(SELECT ctid FROM "Packet" WHERE "captureId" = $1 LIMIT ${PACKET_CHUNK}))`, [id]);
-    sessions += await deleteInChunks(db, `DELETE FROM "Session" WHERE id = ANY(ARRAY(SELECT id FROM "Session" WHERE "captureId" = $1 LIMIT ${SESSION_CHUNK}))`, [id]);
+    sessions += await deleteInChunks(db, deleteSessions(`SELECT id FROM "Session" WHERE "captureId" = $1 LIMIT ${SESSION_CHUNK}`, false), [id], 'n');
     captures += (await db.pool.query('DELETE FROM "Capture" WHERE id = $1', [id])).rowCount ?? 0;
   }
 
   // Live captures that are kept: old sessions and old packets inside them. Packets go before their
-  // sessions, so deleting a session does not first set sessionId to null on each of its packets.
+  // sessions, so that few packets are left to unlink from a deleted session.
   const oldSession = `coalesce(s."endTs", s."startTs") < $1::bigint AND (s."endTs" IS NOT NULL OR c.status <> 'running')`;
   packets += await deleteInChunks(db, `
     DELETE FROM "Packet" WHERE ctid = ANY(ARRAY(
@@ -65,21 +66,30 @@ export async function applyRetention(db: Database, cutoff: Date): Promise<Retent
         LEFT JOIN "Session" s ON s.id = p."sessionId"
        WHERE c.source = 'live' AND p.ts < $1::bigint AND (s.id IS NULL OR (${oldSession}))
        LIMIT ${PACKET_CHUNK}))`, [cutoffUs]);
-  // Packet has no foreign keys (schema.prisma): a kept packet of a deleted session (one stamped
-  // after the cutoff) is told here that its session is gone.
-  sessions += await deleteInChunks(db, `
-    WITH gone AS (
-      DELETE FROM "Session" WHERE id = ANY(ARRAY(
-        SELECT s.id FROM "Session" s JOIN "Capture" c ON c.id = s."captureId"
-         WHERE c.source = 'live' AND ${oldSession}
-         LIMIT ${SESSION_CHUNK}))
-      RETURNING id
-    ), unlinked AS (
-      UPDATE "Packet" SET "sessionId" = NULL WHERE "sessionId" IN (SELECT id FROM gone)
-    )
-    SELECT count(*)::int AS n FROM gone`, [cutoffUs], 'n');
+  sessions += await deleteInChunks(db, deleteSessions(`
+    SELECT s.id FROM "Session" s JOIN "Capture" c ON c.id = s."captureId"
+     WHERE c.source = 'live' AND ${oldSession}
+     LIMIT ${SESSION_CHUNK}`, true), [cutoffUs], 'n');
 
   return { captures, sessions, packets };
+}
+
+/**
+ * One statement that deletes the sessions `ids` selects with what has no foreign key to cascade
+ * from them (schema.prisma): their timeline entries, and with `unlinkPackets` the sessionId of
+ * packets left of them (a kept packet of a deleted session, one stamped after the cutoff, is told
+ * its session is gone, as SET NULL did). Its one row's `n` is the number of sessions deleted.
+ */
+function deleteSessions(ids: string, unlinkPackets: boolean): string {
+  return `
+    WITH gone AS (
+      DELETE FROM "Session" WHERE id = ANY(ARRAY(${ids})) RETURNING id
+    ), timeline AS (
+      DELETE FROM "TimelineEntry" WHERE "sessionId" IN (SELECT id FROM gone)
+    )${unlinkPackets ? `, unlinked AS (
+      UPDATE "Packet" SET "sessionId" = NULL WHERE "sessionId" IN (SELECT id FROM gone)
+    )` : ''}
+    SELECT count(*)::int AS n FROM gone`;
 }
 
 /** Runs `sql` until it deletes nothing; its row count, or the integer column `countColumn` of its one row. */
