@@ -1,8 +1,11 @@
 /**
  * Live capture benchmark (issue 4): the real API in this process on a temporary embedded
  * PostgreSQL, the agent runner in this process capturing on `lo` (SMTP 2525, POP3 1110), and real
- * loopback traffic at rising rates: nodemailer SMTP sessions to smtp-server and POP3 retrievals
- * (a small client on node:net) against the test POP3 server, with a bounded concurrency.
+ * loopback traffic at rising rates from a child process (live-traffic.ts): nodemailer SMTP
+ * sessions to smtp-server and POP3 retrievals (a small client on node:net) against the test POP3
+ * server, with a bounded concurrency. The traffic has a process of its own so that making the
+ * load does not take the measured process's event loop (until Nov 2026 it ran here, and this
+ * process, saturated, was the limit).
  *
  *   npm run bench:live [-- --rates 50,200,800 --seconds 5 --concurrency 256]
  *
@@ -14,7 +17,8 @@
  * session:closed broadcast on /ui (emitted once the ingest stored it).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect as netConnect } from 'node:net';
+import { fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -23,6 +27,7 @@ import { openDatabase } from '@mailscope/db';
 import type { Database } from '@mailscope/db';
 import { startEmbeddedPostgres } from '@mailscope/db/embedded';
 import type { UiSessionClosed } from '@mailscope/shared';
+import { postgresCpuSeconds } from '../../api/bench/postgres-cpu.ts';
 import { startApiServer } from '../../api/src/api-server.ts';
 import type { App } from '../../api/src/app.ts';
 import { ensureFirstAdmin } from '../../api/src/auth/admin-bootstrap.ts';
@@ -30,7 +35,8 @@ import { loadConfig } from '../../api/src/env.ts';
 import { AgentRunner } from '../src/agent-runner.ts';
 import type { CapturePipeline } from '../src/capture/capture-pipeline.ts';
 import { Spool } from '../src/spool/spool.ts';
-import { pop3Message, sendMail, sleep, startPop3Server, startSmtpServer } from '../test/helpers/mail-servers.ts';
+import { sleep } from '../test/helpers/mail-servers.ts';
+import type { TrafficConfig, TrafficMessage, TrafficRequest } from './live-traffic.ts';
 
 const { values } = parseArgs({
   options: {
@@ -39,12 +45,15 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '256' },
     /** Share of the sessions that are POP3 retrievals (the rest SMTP). */
     'pop3-share': { type: 'string', default: '0.5' },
+    /** libpcap's kernel buffer for the capture, MiB (the agent's --buffer-mb); default the agent's. */
+    'buffer-mb': { type: 'string' },
   },
 });
 const RATES = values.rates.split(',').map(Number).filter((n) => n > 0);
 const SECONDS = Number(values.seconds);
 const CONCURRENCY = Number(values.concurrency);
 const POP3_SHARE = Number(values['pop3-share']);
+const BUFFER_BYTES = values['buffer-mb'] === undefined ? undefined : Number(values['buffer-mb']) * 1024 * 1024;
 const ADMIN_PASSWORD = 'bench-password';
 const SMTP_PORT = 2525;
 const POP3_PORT = 1110;
@@ -85,26 +94,40 @@ async function until(what: string, check: () => Promise<boolean> | boolean, ms =
   return false;
 }
 
-/** A POP3 retrieval: greeting, USER, PASS, RETR 1, QUIT, each answer awaited. */
-function pop3Retr(port: number): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const socket = netConnect({ host: '127.0.0.1', port });
-    const steps = ['USER alice\r\n', 'PASS s3cret\r\n', 'RETR 1\r\n', 'QUIT\r\n'];
-    let buf = '';
-    let step = -1;
-    socket.setEncoding('latin1');
-    socket.on('error', reject);
-    socket.on('close', () => (step >= steps.length - 1 ? resolve() : reject(new Error('POP3 closed early'))));
-    socket.on('data', (chunk: string) => {
-      buf += chunk;
-      // RETR's answer ends with CRLF.CRLF; the other answers with CRLF.
-      const done = steps[step] === 'RETR 1\r\n' ? buf.endsWith('\r\n.\r\n') : buf.endsWith('\r\n');
-      if (!done) return;
-      buf = '';
-      step++;
-      if (step < steps.length) socket.write(steps[step]!);
+/** The traffic process, started and ready; `step` drives one step and resolves with what it drove. */
+async function startTraffic(config: TrafficConfig): Promise<{ step: (rate: number, seconds: number) => Promise<Extract<TrafficMessage, { type: 'done' }>>; child: ChildProcess }> {
+  const child = fork(new URL('./live-traffic.ts', import.meta.url), [], {
+    execArgv: ['--import', 'tsx'],
+    env: { ...process.env, MAILSCOPE_BENCH_TRAFFIC: JSON.stringify(config) },
+  });
+  const next = (): Promise<TrafficMessage> => new Promise((resolve, reject) => {
+    const onExit = (code: number | null): void => reject(new Error(`the traffic process exited (${code})`));
+    child.once('exit', onExit);
+    child.once('message', (m: TrafficMessage) => {
+      child.off('exit', onExit);
+      resolve(m);
     });
   });
+  const ready = await next();
+  if (ready.type !== 'ready') throw new Error(`the traffic process did not start: ${ready.type === 'error' ? ready.message : ready.type}`);
+  const request = (m: TrafficRequest): void => {
+    child.send(m);
+  };
+  cleanups.push(() => new Promise<void>((resolve) => {
+    child.once('exit', () => resolve());
+    request({ type: 'close' });
+    setTimeout(() => { child.kill(); resolve(); }, 5_000).unref();
+  }));
+  return {
+    child,
+    async step(rate, seconds) {
+      const done = next();
+      request({ type: 'step', rate, seconds });
+      const m = await done;
+      if (m.type !== 'done') throw new Error(`traffic step ${rate}/s: ${m.type === 'error' ? m.message : m.type}`);
+      return m;
+    },
+  };
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -121,6 +144,8 @@ interface StepResult {
   frames: number;
   stored: number;
   latenciesMs: number[];
+  /** Where the CPU went while the step's traffic ran. */
+  cpuLine: string;
 }
 
 async function main(): Promise<void> {
@@ -128,10 +153,7 @@ async function main(): Promise<void> {
   const pgServer = await startEmbeddedPostgres({ dataDir: pgDir });
   cleanups.push(() => pgServer.stop());
 
-  const smtp = await startSmtpServer(SMTP_PORT);
-  cleanups.push(() => smtp.close());
-  const pop3 = await startPop3Server(POP3_PORT, [pop3Message('Fetched over POP3')]);
-  cleanups.push(() => pop3.close());
+  const traffic = await startTraffic({ smtpPort: SMTP_PORT, pop3Port: POP3_PORT, concurrency: CONCURRENCY, pop3Share: POP3_SHARE });
 
   // The API as server.ts starts it.
   const db: Database = await openDatabase({ url: pgServer.url });
@@ -139,7 +161,7 @@ async function main(): Promise<void> {
   const config = loadConfig({ MAILSCOPE_DATA_DIR: tempDir('mailscope-bench-live-data-'), LOG_LEVEL: 'warn', MAILSCOPE_ADMIN_PASSWORD: ADMIN_PASSWORD });
   const server = await startApiServer({ db, config, keepLogs: true });
   cleanups.push(() => server.close());
-  const { app, logs: apiLogs } = server;
+  const { app, io, logs: apiLogs } = server;
   await ensureFirstAdmin(db, ADMIN_PASSWORD);
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
@@ -155,7 +177,7 @@ async function main(): Promise<void> {
   const created = await rest<{ agent: { id: string }; token: string }>(app, cookie, 'POST', '/api/agents', { name: 'bench-live' });
 
   const agentLogs: string[] = [];
-  const runner = new AgentRunner({ api: base, token: created.token, name: 'bench-live', spool: new Spool(tempDir('mailscope-bench-live-spool-')), log: (l) => agentLogs.push(l), statusIntervalMs: 500, drainMs: 5_000 });
+  const runner = new AgentRunner({ api: base, token: created.token, name: 'bench-live', spool: new Spool(tempDir('mailscope-bench-live-spool-')), log: (l) => agentLogs.push(l), statusIntervalMs: 500, drainMs: 5_000, ...(BUFFER_BYTES === undefined ? {} : { bufferBytes: BUFFER_BYTES }) });
   const exited = runner.run();
   cleanups.push(async () => {
     await runner.shutdown(0);
@@ -184,59 +206,35 @@ async function main(): Promise<void> {
   const received = (): number => pipelines.get(capture.id)?.status().received ?? 0;
   await sleep(500);
 
-  console.log(`mailscope live bench: lo, filter '${filter}', steps ${RATES.join(', ')} sessions/s x ${SECONDS} s, concurrency <= ${CONCURRENCY}, POP3 share ${POP3_SHARE}`);
+  console.log(`mailscope live bench: lo, filter '${filter}', steps ${RATES.join(', ')} sessions/s x ${SECONDS} s, concurrency <= ${CONCURRENCY}, POP3 share ${POP3_SHARE}; traffic from a child process, agent and API in this one`);
   console.log('note: cap 0.2.1 exposes no pcap_stats, so frames lost in libpcap\'s buffer cannot be read; drops are inferred from sessions stored vs sessions driven.');
   console.log('note: a frame\'s ts is when it reached JavaScript (cap passes no capture timestamp), so the latency below starts there.');
 
   const results: StepResult[] = [];
-  let serial = 0;
   for (const rate of RATES) {
     const before = closed.length;
     const frames0 = received();
-    let inFlight = 0;
-    let driven = 0;
-    let failed = 0;
-    let skipped = 0;
-    const running = new Set<Promise<void>>();
-    const t0 = performance.now();
-    const tickMs = 10;
-    let due = 0;
-    while (performance.now() - t0 < SECONDS * 1000) {
-      due += (rate * tickMs) / 1000;
-      while (due >= 1) {
-        due -= 1;
-        if (inFlight >= CONCURRENCY) {
-          skipped++;
-          continue;
-        }
-        inFlight++;
-        driven++;
-        const n = serial++;
-        const p = (Math.random() < POP3_SHARE ? pop3Retr(POP3_PORT) : sendMail(SMTP_PORT, `Bench ${n}`, `Hello Bob,\r\nmail ${n}\r\nbye\r\n`))
-          .catch(() => void failed++)
-          .finally(() => {
-            inFlight--;
-            running.delete(p);
-          });
-        running.add(p);
-      }
-      await sleep(tickMs);
-    }
-    await Promise.all([...running]);
-    const seconds = (performance.now() - t0) / 1000;
+    const cpu0 = process.cpuUsage();
+    const pg0 = postgresCpuSeconds(pgDir);
+    const { driven, failed, skipped, seconds, cpuSeconds: trafficCpu } = await traffic.step(rate, SECONDS);
+    const cpu = process.cpuUsage(cpu0);
+    const pg1 = postgresCpuSeconds(pgDir);
+    const cores = (s: number): string => (s / seconds).toFixed(2);
+    const cpuLine = `CPU cores: traffic ${cores(trafficCpu)}, agent + API ${cores((cpu.user + cpu.system) / 1e6)}, PostgreSQL ${pg0 === null || pg1 === null ? '?' : cores(pg1 - pg0)}`;
     const frames = received() - frames0;
     const ok = driven - failed;
     await until(`step ${rate}/s: ${ok} sessions closed in the API`, () => closed.length - before >= ok, 30_000);
     await sleep(500);
     const mine = closed.slice(before);
     const latenciesMs = mine.map((c) => (c.atMicros - c.event.endTs) / 1000).sort((a, b) => a - b);
-    results.push({ rate, driven: ok, failed, skipped, seconds, frames, stored: mine.length, latenciesMs });
+    results.push({ rate, driven: ok, failed, skipped, seconds, frames, stored: mine.length, latenciesMs, cpuLine });
     const r = results[results.length - 1]!;
     console.log(
       `step ${rate} sessions/s: driven ${r.driven} (${(r.driven / r.seconds).toFixed(0)}/s, ${r.failed} failed, ${r.skipped} skipped at the concurrency bound) | ` +
         `captured ${r.frames} frames = ${(r.frames / r.seconds).toFixed(0)} packets/s (target >= ${TARGET_PPS}) | ` +
         `sessions stored ${r.stored}/${r.driven}, missing ${Math.max(0, r.driven - r.stored)} (target 0) | ` +
-        `capture -> stored p50 ${percentile(latenciesMs, 50).toFixed(1)} ms, p99 ${percentile(latenciesMs, 99).toFixed(1)} ms, max ${percentile(latenciesMs, 100).toFixed(1)} ms (target p99 < ${TARGET_P99_MS} ms)`,
+        `capture -> stored p50 ${percentile(latenciesMs, 50).toFixed(1)} ms, p99 ${percentile(latenciesMs, 99).toFixed(1)} ms, max ${percentile(latenciesMs, 100).toFixed(1)} ms (target p99 < ${TARGET_P99_MS} ms) | ` +
+        r.cpuLine,
     );
   }
 

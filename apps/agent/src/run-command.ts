@@ -37,7 +37,8 @@ Options:
   --spool-dir DIR    where batches wait (default ${defaultSpoolDir()})
   --spool-max SIZE   spool bound, e.g. 500M, 2G (default 1G); when full, new batches are dropped
                      and counted as dropped in the capture's status
-  --buffer SIZE      libpcap's kernel buffer per capture (default 32M)
+  --buffer SIZE      libpcap's kernel buffer per capture (default 128M: at least ~2,000
+                     frames on Linux, where the slots can be 64 KiB each; see live-capture.ts)
   -h, --help         this help
 
 Capturing needs root or CAP_NET_RAW (setcap cap_net_raw,cap_net_admin=eip on the node binary).

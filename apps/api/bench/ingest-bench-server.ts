@@ -7,11 +7,10 @@
  * list (GET /api/sessions through inject, as a signed-in browser would ask) and answers with it and
  * the process's peak RSS; on `close` stops everything.
  */
-import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { startBenchApi } from './bench-api.ts';
+import { postgresCpuSeconds } from './postgres-cpu.ts';
 
 export type ServerMessage =
   | { readonly type: 'ready'; readonly port: number; readonly token: string; readonly captureId: string }
@@ -31,7 +30,7 @@ const agent = await db.prisma.agent.create({ data: { name: 'bench', host: '', ve
 const capture = await db.prisma.capture.create({ data: { agentId: agent.id, source: 'live', status: 'running', interface: 'bench0' } });
 
 process.on('message', (msg: { type: string }) => {
-  if (msg.type === 'cpu') send({ type: 'cpu', apiSeconds: cpuSeconds(process.cpuUsage()), postgresSeconds: postgresCpuSeconds() });
+  if (msg.type === 'cpu') send({ type: 'cpu', apiSeconds: cpuSeconds(process.cpuUsage()), postgresSeconds: postgresCpuSeconds(pgDir) });
   if (msg.type === 'measure') void measure();
   if (msg.type === 'close') void close();
 });
@@ -62,46 +61,6 @@ function cpuSeconds(u: NodeJS.CpuUsage): number {
  * every process it started, the exited ones included (cutime, cstime). Linux (/proc) only; null
  * elsewhere.
  */
-function postgresCpuSeconds(): number | null {
-  let ticksPerSecond: number;
-  try {
-    ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-  } catch {
-    ticksPerSecond = 100;
-  }
-  const stat = (pid: string): string[] | null => {
-    try {
-      const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      return text.slice(text.lastIndexOf(')') + 2).split(' '); // the fields from the 3rd (state) on
-    } catch {
-      return null;
-    }
-  };
-  let pids: string[];
-  try {
-    pids = readdirSync('/proc').filter((n) => /^\d+$/.test(n));
-  } catch {
-    return null;
-  }
-  const postmaster = pids.find((pid) => {
-    try {
-      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(pgDir);
-    } catch {
-      return false;
-    }
-  });
-  if (postmaster === undefined) return null;
-  let ticks = 0;
-  for (const pid of pids) {
-    const f = stat(pid);
-    if (f === null) continue;
-    // f[1] ppid, f[11] utime, f[12] stime, f[13] cutime, f[14] cstime
-    if (pid === postmaster) ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
-    else if (f[1] === postmaster) ticks += Number(f[11]) + Number(f[12]);
-  }
-  return ticks / ticksPerSecond;
-}
-
 async function close(): Promise<void> {
   await closeApi();
   process.exit(0);

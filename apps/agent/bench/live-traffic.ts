@@ -1,0 +1,104 @@
+/**
+ * The traffic side of live-bench.ts, in a process of its own so that generating the load does not
+ * take the event loop and the core of the agent and API it measures: an SMTP server (smtp-server)
+ * and a POP3 server on loopback, and, per step the parent asks for, nodemailer SMTP sessions and
+ * POP3 retrievals (a small client on node:net) started at a given rate with a bounded
+ * concurrency. Talks to the parent over IPC: `ready` once both servers listen; on `step` drives
+ * the step and answers `done` with what it drove; on `close` stops.
+ */
+import { connect as netConnect } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { pop3Message, sendMail, sleep, startPop3Server, startSmtpServer } from '../test/helpers/mail-servers.ts';
+
+export interface TrafficConfig {
+  readonly smtpPort: number;
+  readonly pop3Port: number;
+  readonly concurrency: number;
+  /** Share of the sessions that are POP3 retrievals (the rest SMTP). */
+  readonly pop3Share: number;
+}
+
+export type TrafficRequest = { readonly type: 'step'; readonly rate: number; readonly seconds: number } | { readonly type: 'close' };
+export type TrafficMessage =
+  | { readonly type: 'ready' }
+  | { readonly type: 'done'; readonly driven: number; readonly failed: number; readonly skipped: number; readonly seconds: number; readonly cpuSeconds: number }
+  | { readonly type: 'error'; readonly message: string };
+
+const config = JSON.parse(process.env.MAILSCOPE_BENCH_TRAFFIC ?? '{}') as TrafficConfig;
+const send = (m: TrafficMessage): void => {
+  process.send?.(m);
+};
+
+/** A POP3 retrieval: greeting, USER, PASS, RETR 1, QUIT, each answer awaited. */
+function pop3Retr(port: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const socket = netConnect({ host: '127.0.0.1', port });
+    const steps = ['USER alice\r\n', 'PASS s3cret\r\n', 'RETR 1\r\n', 'QUIT\r\n'];
+    let buf = '';
+    let step = -1;
+    socket.setEncoding('latin1');
+    socket.on('error', reject);
+    socket.on('close', () => (step >= steps.length - 1 ? resolve() : reject(new Error('POP3 closed early'))));
+    socket.on('data', (chunk: string) => {
+      buf += chunk;
+      // RETR's answer ends with CRLF.CRLF; the other answers with CRLF.
+      const done = steps[step] === 'RETR 1\r\n' ? buf.endsWith('\r\n.\r\n') : buf.endsWith('\r\n');
+      if (!done) return;
+      buf = '';
+      step++;
+      if (step < steps.length) socket.write(steps[step]!);
+    });
+  });
+}
+
+let serial = 0;
+
+/** Starts `rate` sessions a second for `seconds`, at most `concurrency` at once, and waits for them all. */
+async function drive(rate: number, seconds: number): Promise<TrafficMessage> {
+  const cpu0 = process.cpuUsage();
+  let inFlight = 0;
+  let driven = 0;
+  let failed = 0;
+  let skipped = 0;
+  const running = new Set<Promise<void>>();
+  const t0 = performance.now();
+  const tickMs = 10;
+  let due = 0;
+  while (performance.now() - t0 < seconds * 1000) {
+    due += (rate * tickMs) / 1000;
+    while (due >= 1) {
+      due -= 1;
+      if (inFlight >= config.concurrency) {
+        skipped++;
+        continue;
+      }
+      inFlight++;
+      driven++;
+      const n = serial++;
+      const p = (Math.random() < config.pop3Share ? pop3Retr(config.pop3Port) : sendMail(config.smtpPort, `Bench ${n}`, `Hello Bob,\r\nmail ${n}\r\nbye\r\n`))
+        .catch(() => void failed++)
+        .finally(() => {
+          inFlight--;
+          running.delete(p);
+        });
+      running.add(p);
+    }
+    await sleep(tickMs);
+  }
+  await Promise.all([...running]);
+  const cpu = process.cpuUsage(cpu0);
+  return { type: 'done', driven, failed, skipped, seconds: (performance.now() - t0) / 1000, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
+}
+
+try {
+  const smtp = await startSmtpServer(config.smtpPort);
+  const pop3 = await startPop3Server(config.pop3Port, [pop3Message('Fetched over POP3')]);
+  process.on('message', (m: TrafficRequest) => {
+    if (m.type === 'step') void drive(m.rate, m.seconds).then(send, (e: unknown) => send({ type: 'error', message: String(e) }));
+    if (m.type === 'close') void Promise.all([smtp.close(), pop3.close()]).finally(() => process.exit(0));
+  });
+  send({ type: 'ready' });
+} catch (e) {
+  send({ type: 'error', message: e instanceof Error ? e.message : String(e) });
+  process.exit(1);
+}

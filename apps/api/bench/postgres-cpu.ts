@@ -1,0 +1,48 @@
+/** CPU time of a PostgreSQL server, for the benchmarks that print where the CPU went. */
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+
+/**
+ * CPU seconds used so far by the PostgreSQL whose command line names `pgDir` (its postmaster, its
+ * ended children, and its live backends), from /proc; null where /proc cannot tell.
+ */
+export function postgresCpuSeconds(pgDir: string): number | null {
+  let ticksPerSecond: number;
+  try {
+    ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    ticksPerSecond = 100;
+  }
+  const stat = (pid: string): string[] | null => {
+    try {
+      const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      return text.slice(text.lastIndexOf(')') + 2).split(' '); // the fields from the 3rd (state) on
+    } catch {
+      return null;
+    }
+  };
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((n) => /^\d+$/.test(n));
+  } catch {
+    return null;
+  }
+  const postmaster = pids.find((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(pgDir);
+    } catch {
+      return false;
+    }
+  });
+  if (postmaster === undefined) return null;
+  let ticks = 0;
+  for (const pid of pids) {
+    const f = stat(pid);
+    if (f === null) continue;
+    // f[1] ppid, f[11] utime, f[12] stime, f[13] cutime, f[14] cstime
+    if (pid === postmaster) ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+    else if (f[1] === postmaster) ticks += Number(f[11]) + Number(f[12]);
+  }
+  return ticks / ticksPerSecond;
+}
+
