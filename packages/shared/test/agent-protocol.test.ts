@@ -76,7 +76,7 @@ test('batch refusals name the field and the reason', () => {
     ['packets as a string', (b) => { b.packets = 'AQID' as never; }, /packets: must be binary/],
     ['packets as the records of old', (b) => { b.packets = batch().packets; }, /packets: must be binary/],
     ['a frame too large', (b) => { b.packets = packetsOf({ raw: new Uint8Array(AGENT_PROTOCOL_LIMITS.maxFrameBytes + 1), capturedLength: AGENT_PROTOCOL_LIMITS.maxFrameBytes + 1 }); }, /packets\/0\/capturedLength: must be at most 262144/],
-    ['frames shorter than the packets say', (b) => { b.packets = packetsOf({ capturedLength: 5 }); }, /packets: the frames take 4 bytes but the packets' capturedLength add up to 5/],
+    ['frames shorter than the packets say', (b) => { const block = packetsOf({}) as Uint8Array; b.packets = block.subarray(0, block.byteLength - 1) as never; }, /packets: the frames take 3 bytes but the packets' capturedLength add up to 4/],
     ['negative ts', (b) => { b.timeline[0]!.ts = -1; }, /timeline\/0\/ts: must be >= 0/],
     ['unknown kind', (b) => { b.timeline[0]!.kind = 'chat'; }, /timeline\/0\/kind: must be one of "tcp"/],
     ['too many packets', (b) => { b.packets = packetsOf(...Array.from({ length: AGENT_PROTOCOL_LIMITS.maxBatchPackets + 1 }, (_, i) => ({ no: i + 1 }))); }, /packets: 5001 packets, at most 5000 per batch/],
