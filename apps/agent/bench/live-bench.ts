@@ -1,11 +1,11 @@
 /**
- * Live capture benchmark (issue 4): the real API in this process on a temporary embedded
- * PostgreSQL, the agent runner in this process capturing on `lo` (SMTP 2525, POP3 1110), and real
- * loopback traffic at rising rates from a child process (live-traffic.ts): nodemailer SMTP
- * sessions to smtp-server and POP3 retrievals (a small client on node:net) against the test POP3
- * server, with a bounded concurrency. The traffic has a process of its own so that making the
- * load does not take the measured process's event loop (until Nov 2026 it ran here, and this
- * process, saturated, was the limit).
+ * Live capture benchmark (issue 4), three processes as in a deployment: the real API in this
+ * process on a temporary embedded PostgreSQL; the agent (live-agent.ts: the AgentRunner that
+ * `mailscope-agent run` runs) in a child, capturing on `lo` (SMTP 2525, POP3 1110); and real
+ * loopback traffic at rising rates from another child (live-traffic.ts): nodemailer SMTP sessions
+ * to smtp-server and POP3 retrievals (a small client on node:net) against the test POP3 server,
+ * with a bounded concurrency. Until Nov 2026 all three shared this process: the traffic took its
+ * event loop, and the agent's capture delayed every step of the API's ingest.
  *
  *   npm run bench:live [-- --rates 50,200,800 --seconds 5 --concurrency 256]
  *
@@ -18,7 +18,6 @@
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { fork } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -32,10 +31,8 @@ import { startApiServer } from '../../api/src/api-server.ts';
 import type { App } from '../../api/src/app.ts';
 import { ensureFirstAdmin } from '../../api/src/auth/admin-bootstrap.ts';
 import { loadConfig } from '../../api/src/env.ts';
-import { AgentRunner } from '../src/agent-runner.ts';
-import type { CapturePipeline } from '../src/capture/capture-pipeline.ts';
-import { Spool } from '../src/spool/spool.ts';
 import { sleep } from '../test/helpers/mail-servers.ts';
+import type { AgentConfig, AgentMessage, AgentRequest } from './live-agent.ts';
 import type { TrafficConfig, TrafficMessage, TrafficRequest } from './live-traffic.ts';
 
 const { values } = parseArgs({
@@ -94,38 +91,34 @@ async function until(what: string, check: () => Promise<boolean> | boolean, ms =
   return false;
 }
 
-/** The traffic process, started and ready; `step` drives one step and resolves with what it drove. */
-async function startTraffic(config: TrafficConfig): Promise<{ step: (rate: number, seconds: number) => Promise<Extract<TrafficMessage, { type: 'done' }>>; child: ChildProcess }> {
-  const child = fork(new URL('./live-traffic.ts', import.meta.url), [], {
-    execArgv: ['--import', 'tsx'],
-    env: { ...process.env, MAILSCOPE_BENCH_TRAFFIC: JSON.stringify(config) },
-  });
-  const next = (): Promise<TrafficMessage> => new Promise((resolve, reject) => {
-    const onExit = (code: number | null): void => reject(new Error(`the traffic process exited (${code})`));
+/**
+ * A bench child process (a .ts file of this folder, run through tsx) given `config` in `envName`,
+ * started and ready: `ask` sends a request and resolves with the next message.
+ */
+async function startChild<Req extends { type: string }, Msg extends { type: string }>(file: string, envName: string, config: object, closeRequest: Req): Promise<{ ask: (m: Req) => Promise<Msg>; pid: number }> {
+  const child = fork(new URL(file, import.meta.url), [], { execArgv: ['--import', 'tsx'], env: { ...process.env, [envName]: JSON.stringify(config) } });
+  const next = (): Promise<Msg> => new Promise((resolve, reject) => {
+    const onExit = (code: number | null): void => reject(new Error(`${file} exited (${code})`));
     child.once('exit', onExit);
-    child.once('message', (m: TrafficMessage) => {
+    child.once('message', (m: Msg) => {
       child.off('exit', onExit);
       resolve(m);
     });
   });
   const ready = await next();
-  if (ready.type !== 'ready') throw new Error(`the traffic process did not start: ${ready.type === 'error' ? ready.message : ready.type}`);
-  const request = (m: TrafficRequest): void => {
-    child.send(m);
-  };
+  if (ready.type !== 'ready') throw new Error(`${file} did not start: ${JSON.stringify(ready)}`);
   cleanups.push(() => new Promise<void>((resolve) => {
+    if (child.exitCode !== null) return resolve();
     child.once('exit', () => resolve());
-    request({ type: 'close' });
-    setTimeout(() => { child.kill(); resolve(); }, 5_000).unref();
+    child.send(closeRequest);
+    setTimeout(() => { child.kill(); resolve(); }, 10_000).unref();
   }));
   return {
-    child,
-    async step(rate, seconds) {
-      const done = next();
-      request({ type: 'step', rate, seconds });
-      const m = await done;
-      if (m.type !== 'done') throw new Error(`traffic step ${rate}/s: ${m.type === 'error' ? m.message : m.type}`);
-      return m;
+    pid: child.pid!,
+    ask(m) {
+      const answer = next();
+      child.send(m);
+      return answer;
     },
   };
 }
@@ -153,7 +146,13 @@ async function main(): Promise<void> {
   const pgServer = await startEmbeddedPostgres({ dataDir: pgDir });
   cleanups.push(() => pgServer.stop());
 
-  const traffic = await startTraffic({ smtpPort: SMTP_PORT, pop3Port: POP3_PORT, concurrency: CONCURRENCY, pop3Share: POP3_SHARE });
+  const traffic = await startChild<TrafficRequest, TrafficMessage>('./live-traffic.ts', 'MAILSCOPE_BENCH_TRAFFIC',
+    { smtpPort: SMTP_PORT, pop3Port: POP3_PORT, concurrency: CONCURRENCY, pop3Share: POP3_SHARE } satisfies TrafficConfig, { type: 'close' });
+  const step = async (rate: number, seconds: number): Promise<Extract<TrafficMessage, { type: 'done' }>> => {
+    const m = await traffic.ask({ type: 'step', rate, seconds });
+    if (m.type !== 'done') throw new Error(`traffic step ${rate}/s: ${m.type === 'error' ? m.message : m.type}`);
+    return m;
+  };
 
   // The API as server.ts starts it.
   const db: Database = await openDatabase({ url: pgServer.url });
@@ -176,13 +175,15 @@ async function main(): Promise<void> {
   await rest(app, cookie, 'PUT', '/api/settings', { ...current.settings, saveMail: true, smtpPorts: `25;587;${SMTP_PORT}`, pop3Ports: `110;${POP3_PORT}` });
   const created = await rest<{ agent: { id: string }; token: string }>(app, cookie, 'POST', '/api/agents', { name: 'bench-live' });
 
+  const agent = await startChild<AgentRequest, AgentMessage>('./live-agent.ts', 'MAILSCOPE_BENCH_AGENT',
+    { api: base, token: created.token, spoolDir: tempDir('mailscope-bench-live-spool-'), ...(BUFFER_BYTES === undefined ? {} : { bufferBytes: BUFFER_BYTES }) } satisfies AgentConfig, { type: 'close' });
   const agentLogs: string[] = [];
-  const runner = new AgentRunner({ api: base, token: created.token, name: 'bench-live', spool: new Spool(tempDir('mailscope-bench-live-spool-')), log: (l) => agentLogs.push(l), statusIntervalMs: 500, drainMs: 5_000, ...(BUFFER_BYTES === undefined ? {} : { bufferBytes: BUFFER_BYTES }) });
-  const exited = runner.run();
-  cleanups.push(async () => {
-    await runner.shutdown(0);
-    await exited;
-  });
+  const agentStats = async (): Promise<{ received: number; cpuSeconds: number }> => {
+    const m = await agent.ask({ type: 'stats' });
+    if (m.type !== 'stats') throw new Error(`agent: ${m.type}`);
+    agentLogs.push(...m.log);
+    return m;
+  };
   await until('the agent to connect', async () => {
     const { agents } = await rest<{ agents: { id: string; connected: boolean; host: string }[] }>(app, cookie, 'GET', '/api/agents');
     return agents.some((a) => a.id === created.agent.id && a.connected && a.host !== '');
@@ -202,26 +203,25 @@ async function main(): Promise<void> {
 
   const filter = `tcp port ${SMTP_PORT} or tcp port ${POP3_PORT}`;
   const capture = await rest<{ id: string }>(app, cookie, 'POST', '/api/captures', { agentId: created.agent.id, interface: 'lo', filter });
-  const pipelines = (runner as unknown as { captures: Map<string, CapturePipeline> }).captures;
-  const received = (): number => pipelines.get(capture.id)?.status().received ?? 0;
   await sleep(500);
 
-  console.log(`mailscope live bench: lo, filter '${filter}', steps ${RATES.join(', ')} sessions/s x ${SECONDS} s, concurrency <= ${CONCURRENCY}, POP3 share ${POP3_SHARE}; traffic from a child process, agent and API in this one`);
+  console.log(`mailscope live bench: lo, filter '${filter}', steps ${RATES.join(', ')} sessions/s x ${SECONDS} s, concurrency <= ${CONCURRENCY}, POP3 share ${POP3_SHARE}; the traffic and the agent in child processes, the API in this one`);
   console.log('note: cap 0.2.1 exposes no pcap_stats, so frames lost in libpcap\'s buffer cannot be read; drops are inferred from sessions stored vs sessions driven.');
   console.log('note: a frame\'s ts is when it reached JavaScript (cap passes no capture timestamp), so the latency below starts there.');
 
   const results: StepResult[] = [];
   for (const rate of RATES) {
     const before = closed.length;
-    const frames0 = received();
+    const agent0 = await agentStats();
     const cpu0 = process.cpuUsage();
     const pg0 = postgresCpuSeconds(pgDir);
-    const { driven, failed, skipped, seconds, cpuSeconds: trafficCpu } = await traffic.step(rate, SECONDS);
+    const { driven, failed, skipped, seconds, cpuSeconds: trafficCpu } = await step(rate, SECONDS);
     const cpu = process.cpuUsage(cpu0);
     const pg1 = postgresCpuSeconds(pgDir);
+    const agent1 = await agentStats();
     const cores = (s: number): string => (s / seconds).toFixed(2);
-    const cpuLine = `CPU cores: traffic ${cores(trafficCpu)}, agent + API ${cores((cpu.user + cpu.system) / 1e6)}, PostgreSQL ${pg0 === null || pg1 === null ? '?' : cores(pg1 - pg0)}`;
-    const frames = received() - frames0;
+    const cpuLine = `CPU cores: traffic ${cores(trafficCpu)}, agent ${cores(agent1.cpuSeconds - agent0.cpuSeconds)}, API ${cores((cpu.user + cpu.system) / 1e6)}, PostgreSQL ${pg0 === null || pg1 === null ? '?' : cores(pg1 - pg0)}`;
+    const frames = agent1.received - agent0.received;
     const ok = driven - failed;
     await until(`step ${rate}/s: ${ok} sessions closed in the API`, () => closed.length - before >= ok, 30_000);
     await sleep(500);
@@ -238,7 +238,7 @@ async function main(): Promise<void> {
     );
   }
 
-  const totalFrames = received();
+  const totalFrames = (await agentStats()).received;
   await rest(app, cookie, 'POST', `/api/captures/${capture.id}/stop`);
   await until('the capture to stop', async () => (await rest<{ status?: string; capture?: { status: string } }>(app, cookie, 'GET', `/api/captures/${capture.id}`).catch(() => ({ status: 'stopped' }))).status !== 'running', 10_000);
   const sessions = await db.prisma.session.aggregate({ where: { captureId: capture.id }, _count: true, _sum: { gaps: true, packetsClient: true, packetsServer: true } });

@@ -33,7 +33,6 @@ import {
   type HelloAck,
   type ServerToAgentEvents,
   AGENT_PROTOCOL_LIMITS,
-  packBatch,
 } from '@mailscope/shared/agent-protocol';
 import { BatchSender } from './batch-sender.ts';
 import { CapturePipeline } from './capture/capture-pipeline.ts';
@@ -80,7 +79,7 @@ export class AgentRunner {
           new Promise<BatchAck>((resolve, reject) => {
             const socket = this.socket;
             if (socket === undefined) return reject(new Error('not connected'));
-            socket.timeout(timeoutMs).emit('batch', packBatch(batch), (err: Error | null, ack: BatchAck) => (err ? reject(err) : resolve(ack)));
+            socket.timeout(timeoutMs).emit('batch', batch, (err: Error | null, ack: BatchAck) => (err ? reject(err) : resolve(ack)));
           }),
       },
       {

@@ -9,13 +9,14 @@
  * fails validation, or names a capture that is not this agent's) would be refused again forever:
  * it moves to the spool's `rejected/` folder and the queue goes on.
  */
-import type { BatchAck, BatchPayload } from '@mailscope/shared/agent-protocol';
+import type { BatchAck, WireBatchPayload } from '@mailscope/shared/agent-protocol';
 import type { Spool, SpoolEntry } from './spool/spool.ts';
 
 /** A connection the sender can use: socket.io's emit with an ack and a timeout, and whether it is up. */
 export interface BatchChannel {
   isConnected(): boolean;
-  send(batch: BatchPayload, timeoutMs: number): Promise<BatchAck>;
+  /** Emits the batch as the spool holds it: already in its wire form. */
+  send(batch: WireBatchPayload, timeoutMs: number): Promise<BatchAck>;
 }
 
 /** Storing a full batch takes the API tens of ms; a minute without an ack means the ack is lost. */
@@ -25,10 +26,10 @@ export const ACK_TIMEOUT_MS = 60_000;
 const MAX_RETRY_DELAY_MS = 30_000;
 
 export interface SenderEvents {
-  readonly acked?: (batch: BatchPayload, entry: SpoolEntry) => void;
+  readonly acked?: (batch: WireBatchPayload, entry: SpoolEntry) => void;
   /** The API could not store `batch` (`error`); it is sent again in `delayMs`. */
-  readonly retrying?: (batch: BatchPayload, error: string, delayMs: number) => void;
-  readonly rejected?: (batch: BatchPayload | undefined, error: string, movedTo: string) => void;
+  readonly retrying?: (batch: WireBatchPayload, error: string, delayMs: number) => void;
+  readonly rejected?: (batch: WireBatchPayload | undefined, error: string, movedTo: string) => void;
 }
 
 export class BatchSender {
@@ -81,7 +82,7 @@ export class BatchSender {
     while (this.channel.isConnected()) {
       const entry = this.spool.peek();
       if (entry === undefined) return;
-      let batch: BatchPayload;
+      let batch: WireBatchPayload;
       try {
         batch = this.spool.read(entry);
       } catch (err) {

@@ -15,7 +15,6 @@ import {
   type CaptureImportAck,
   type HelloAck,
   type ServerToAgentEvents,
-  packBatch,
 } from '@mailscope/shared/agent-protocol';
 import { AGENT_VERSION, AgentRunner } from './agent-runner.ts';
 import { analyzeFile, FileReadError } from './analyze-file.ts';
@@ -252,7 +251,7 @@ export async function runImport(args: readonly string[], cio: CommandIo, env: Ag
     {
       isConnected: () => greeted && socket.connected,
       send: (batch, timeoutMs) =>
-        new Promise<BatchAck>((ok, fail) => socket.timeout(timeoutMs).emit('batch', packBatch(batch), (err: Error | null, ack: BatchAck) => (err ? fail(err) : ok(ack)))),
+        new Promise<BatchAck>((ok, fail) => socket.timeout(timeoutMs).emit('batch', batch, (err: Error | null, ack: BatchAck) => (err ? fail(err) : ok(ack)))),
     },
     {
       acked: () => void sent++,

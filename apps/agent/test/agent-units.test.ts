@@ -11,7 +11,7 @@ import { BatchSender } from '../src/batch-sender.ts';
 import { buildBpfFilter } from '../src/capture/bpf-filter.ts';
 import { classifyCaptureError } from '../src/capture/live-capture.ts';
 import { BatchBuilder } from '../src/spool/batch-builder.ts';
-import { decodeBatch, encodeBatch } from '../src/spool/batch-codec.ts';
+import { decodeBatch, decodeWire, encodeBatch } from '../src/spool/batch-codec.ts';
 import { Spool } from '../src/spool/spool.ts';
 
 const CAPTURE = '00000000-0000-4000-8000-0000000000aa';
@@ -130,6 +130,27 @@ test('batch codec: what is written is read back, bytes and all', () => {
   const back = decodeBatch(encodeBatch(b!));
   assert.deepEqual({ ...back, packets: back.packets.map((p) => ({ ...p, raw: [...p.raw] })) }, { ...b!, packets: b!.packets.map((p) => ({ ...p, raw: [...p.raw] })) });
   assert.throws(() => decodeBatch(encodeBatch(b!).subarray(0, 40)), /cut short/);
+  // The file holds the wire form: what is sent is what packBatch makes of the batch.
+  const wire = decodeWire(encodeBatch(b!));
+  const packed = packBatch(b!);
+  assert.deepEqual({ ...wire, packets: [...wire.packets], mailBytes: [...wire.mailBytes] }, { ...packed, packets: [...packed.packets], mailBytes: [...packed.mailBytes] });
+});
+
+test('batch codec: a spool file of an older agent (MSB1) is read, and sent in the wire form', () => {
+  const [b] = batches(3, 10);
+  // MSB1 as agents wrote it until Nov 2026: the batch's JSON with each raw as [offset, length], then the bytes.
+  const blobs: Uint8Array[] = [];
+  let offset = 0;
+  const json = Buffer.from(JSON.stringify({ ...b!, packets: b!.packets.map((p) => { const r = [offset, p.raw.byteLength]; blobs.push(p.raw); offset += p.raw.byteLength; return { ...p, raw: r }; }) }));
+  const head = Buffer.alloc(8);
+  head.write('MSB1', 0, 'latin1');
+  head.writeUInt32LE(json.byteLength, 4);
+  const v1 = Buffer.concat([head, json, ...blobs]);
+  const back = decodeBatch(v1);
+  assert.deepEqual(back.packets.map((p) => [p.no, [...p.raw]]), b!.packets.map((p) => [p.no, [...p.raw]]));
+  assert.ok(validateBatch(decodeWire(v1)).ok);
+  assert.throws(() => decodeWire(v1.subarray(0, 30)), /cut short|JSON/);
+  assert.throws(() => decodeWire(Buffer.from('MSB9........')), /not a spooled batch/);
 });
 
 test('Spool: oldest first, removed once acknowledged, what was not acknowledged is there after a restart, in order', (t) => {

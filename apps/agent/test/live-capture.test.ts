@@ -77,7 +77,7 @@ test('live capture on lo: nodemailer -> smtp-server on 2525 with AUTH LOGIN give
   assert.equal(closed?.closeReason, 'fin');
   assert.equal(closed?.anomalies, 0, 'a clean dialogue raises no anomaly');
   // Everything was spooled for the API, packets with their bytes.
-  const batches = spool.list().map((e) => spool.read(e));
+  const batches = spool.list().map((e) => spool.readBatch(e));
   assert.equal(batches.reduce((n, b) => n + b.packets.length, 0), events.filter((e) => e.type === 'packet').length);
   assert.ok(batches.every((b) => b.packets.every((p) => p.raw.byteLength === p.capturedLength && p.linkType === 1)));
   assert.ok(Buffer.from(batches.flatMap((b) => b.mails)[0]!.raw!).equals(smtp.received[0]!));

@@ -8,6 +8,7 @@
  * is already classified; sessions in flight keep their state because the engine is not replaced.
  */
 import { createHash } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { Analyzer } from '@mailscope/protocols/analyzer';
 import type { AnalyzerEvent } from '@mailscope/protocols/events';
 import { summarizeMail } from '@mailscope/protocols/mail-summary';
@@ -24,10 +25,22 @@ export function nodeSha256(bytes: Uint8Array): string {
 }
 
 /**
- * How often the open batch is closed and spooled: the floor of the capture-to-stored latency at
- * low rates; at high rates batches close on their size limits long before.
+ * How often the open batch is closed and spooled when the spool is empty (the sender idle): the
+ * floor of the capture-to-stored latency at low rates; at high rates batches close on their size
+ * limits long before.
  */
 export const DEFAULT_FLUSH_MS = 100;
+
+/**
+ * How long the open batch may stay open while earlier batches wait in the spool (being sent, or
+ * the API away). Closing a small batch every 100 ms whatever the sender is doing made the agent
+ * send one small batch per round trip to the API: at ~700 sessions/s each round trip took longer
+ * than 100 ms, and the queue, and the capture-to-stored latency, grew for as long as the load
+ * lasted. Held open, the batch grows while the one before is being stored, and leaves as one
+ * (up to its size limits) as soon as the spool is empty. The bound keeps records from waiting in
+ * memory, rather than on disk, for long while the API is away.
+ */
+export const MAX_HOLD_MS = 1000;
 
 export interface CapturePipelineOptions {
   readonly captureId: string;
@@ -70,6 +83,8 @@ export class CapturePipeline {
   private readonly queue: Queued[] = [];
   private summariesInFlight: Promise<unknown>[] = [];
   private timer: NodeJS.Timeout | undefined;
+  /** When the last batch was spooled (performance.now()). */
+  private lastSpooled = performance.now();
   private spoolRefused = 0;
   private stopped = false;
 
@@ -101,7 +116,9 @@ export class CapturePipeline {
         this.deliver();
       },
     });
-    this.timer = setInterval(() => this.builder.flush(), this.options.flushMs ?? DEFAULT_FLUSH_MS);
+    this.timer = setInterval(() => {
+      if (this.options.spool.length === 0 || performance.now() - this.lastSpooled >= MAX_HOLD_MS) this.builder.flush();
+    }, this.options.flushMs ?? DEFAULT_FLUSH_MS);
   }
 
   /** New mail-module settings during the capture; rejects (settings unchanged) on a filter that does not compile. */
@@ -178,6 +195,7 @@ export class CapturePipeline {
   }
 
   private spoolBatch(batch: BatchPayload): void {
+    this.lastSpooled = performance.now();
     if (!this.options.spool.append(batch)) {
       this.spoolRefused += batch.packets.length + batch.sessions.length + batch.timeline.length + batch.mails.length;
       return;

@@ -1,39 +1,59 @@
 /**
- * A batch as one file of the spool: `MSB1`, the JSON of the batch with every `raw` replaced by
- * `[offset, length]` into the blob area, then the blobs. Frames and mails stay bytes on disk (no
- * base64), and read back as views of the file's buffer without a copy.
+ * A batch as one file of the spool, in the form it travels in (`packBatch`), so that sending it
+ * costs a read and a small JSON parse rather than encoding every packet record again:
+ *
+ *     "MSB2", u32 LE length of the JSON, u32 LE length of the packet block,
+ *     the JSON of the wire batch without its two binary parts,
+ *     the packet block (packet-block.ts: records and frames), the mails' bytes.
+ *
+ * Files written by agents before Nov 2026 (`MSB1`: the JSON of the batch with every `raw` replaced
+ * by `[offset, length]` into the blob area after it) are still read, so a spool left by an older
+ * agent is sent after an upgrade.
  */
-import type { BatchPayload } from '@mailscope/shared/agent-protocol';
+import type { BatchPayload, WireBatchPayload } from '@mailscope/shared/agent-protocol';
+import { packBatch, validateBatch } from '@mailscope/shared/agent-protocol';
 
-const MAGIC = Buffer.from('MSB1');
+const MAGIC = Buffer.from('MSB2');
+const MAGIC_V1 = Buffer.from('MSB1');
+const HEAD = 12;
 
 type RawRef = readonly [number, number];
 
 /** Encodes a batch; the result owns its bytes. */
 export function encodeBatch(batch: BatchPayload): Buffer {
-  const blobs: Uint8Array[] = [];
-  let offset = 0;
-  const ref = (raw: Uint8Array): RawRef => {
-    const r: RawRef = [offset, raw.byteLength];
-    blobs.push(raw);
-    offset += raw.byteLength;
-    return r;
-  };
-  const json = JSON.stringify({
-    ...batch,
-    packets: batch.packets.map((p) => ({ ...p, raw: ref(p.raw) })),
-    mails: batch.mails.map((m) => (m.raw === undefined ? m : { ...m, raw: ref(m.raw) })),
-  });
-  const text = Buffer.from(json, 'utf8');
-  const head = Buffer.alloc(8);
+  const { packets, mailBytes, ...rest } = packBatch(batch);
+  const text = Buffer.from(JSON.stringify(rest), 'utf8');
+  const head = Buffer.alloc(HEAD);
   MAGIC.copy(head, 0);
   head.writeUInt32LE(text.byteLength, 4);
-  return Buffer.concat([head, text, ...blobs]);
+  head.writeUInt32LE(packets.byteLength, 8);
+  return Buffer.concat([head, text, packets, mailBytes]);
 }
 
-/** Decodes what `encodeBatch` wrote; throws on a file that is not one (cut short, other format). */
+/**
+ * The wire form of a spooled batch, ready to send (the binary parts are views of `file`); throws
+ * on a file that is not one (cut short, other format). Not validated: the API does that.
+ */
+export function decodeWire(file: Buffer): WireBatchPayload {
+  if (file.byteLength >= 8 && file.subarray(0, 4).equals(MAGIC_V1)) return packBatch(decodeV1(file));
+  if (file.byteLength < HEAD || !file.subarray(0, 4).equals(MAGIC)) throw new Error('not a spooled batch');
+  const jsonLen = file.readUInt32LE(4);
+  const blockLen = file.readUInt32LE(8);
+  if (HEAD + jsonLen + blockLen > file.byteLength) throw new Error('spooled batch cut short');
+  const rest = JSON.parse(file.toString('utf8', HEAD, HEAD + jsonLen)) as Omit<WireBatchPayload, 'packets' | 'mailBytes'>;
+  const at = HEAD + jsonLen;
+  return { ...rest, packets: file.subarray(at, at + blockLen), mailBytes: file.subarray(at + blockLen) };
+}
+
+/** A spooled batch with its records (each packet and mail with its bytes); throws like `decodeWire`, or on a batch that does not validate. */
 export function decodeBatch(file: Buffer): BatchPayload {
-  if (file.byteLength < 8 || !file.subarray(0, 4).equals(MAGIC)) throw new Error('not a spooled batch');
+  const checked = validateBatch(decodeWire(file));
+  if (!checked.ok) throw new Error(`spooled batch: ${checked.error}`);
+  return checked.value;
+}
+
+/** An `MSB1` file. */
+function decodeV1(file: Buffer): BatchPayload {
   const jsonLen = file.readUInt32LE(4);
   if (8 + jsonLen > file.byteLength) throw new Error('spooled batch cut short');
   const base = 8 + jsonLen;

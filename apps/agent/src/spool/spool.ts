@@ -8,7 +8,8 @@
  * Layout: one file per batch, `<position>.<records>.batch` (position: 12 digits, increasing across
  * restarts, so name order is send order; records: the batch's record count, for the queue depth
  * without reading the file). A file is written under a `.tmp` name and renamed, so a crash never
- * leaves half a batch under a name that is read back. Files are not fsync'd: a process crash
+ * leaves half a batch under a name that is read back; an acknowledged batch is renamed
+ * `.sent` and deleted in the background. Files are not fsync'd: a process crash
  * keeps the page cache; an OS crash may lose the last batches.
  *
  * Bound: `maxBytes`. When a new batch would pass it the batch is refused (`append` returns false)
@@ -22,10 +23,10 @@
  * one of them: `usedBefore` holds them (and the ids of the batches left, for a folder older than
  * the list).
  */
-import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, unlink, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BatchPayload } from '@mailscope/shared/agent-protocol';
-import { batchRecords, decodeBatch, encodeBatch } from './batch-codec.ts';
+import type { BatchPayload, WireBatchPayload } from '@mailscope/shared/agent-protocol';
+import { batchRecords, decodeBatch, decodeWire, encodeBatch } from './batch-codec.ts';
 
 /** 1 GiB: several minutes of a busy mail relay's traffic, raw frames included. */
 export const DEFAULT_SPOOL_MAX_BYTES = 1024 * 1024 * 1024;
@@ -58,7 +59,7 @@ export class Spool {
     mkdirSync(dir, { recursive: true });
     const found: SpoolEntry[] = [];
     for (const name of readdirSync(dir)) {
-      if (name.endsWith('.tmp')) {
+      if (name.endsWith('.tmp') || name.endsWith('.sent')) {
         rmSync(join(dir, name), { force: true });
         continue;
       }
@@ -122,8 +123,13 @@ export class Spool {
     return this.entries;
   }
 
-  /** Reads a batch back; throws when its file is unreadable or not a batch (see `discard`). */
-  read(entry: SpoolEntry): BatchPayload {
+  /** Reads a batch back in its wire form, to send; throws when its file is unreadable or not a batch (see `discard`). */
+  read(entry: SpoolEntry): WireBatchPayload {
+    return decodeWire(readFileSync(entry.file));
+  }
+
+  /** Reads a batch back with its records (each packet and mail with its bytes); throws like `read`. */
+  readBatch(entry: SpoolEntry): BatchPayload {
     return decodeBatch(readFileSync(entry.file));
   }
 
@@ -134,7 +140,16 @@ export class Spool {
     this.entries.splice(i, 1);
     this.totalBytes -= entry.bytes;
     this.totalRecords -= entry.records;
-    rmSync(entry.file, { force: true });
+    // Renamed out of the queue now (a rename is cheap), deleted off the event loop: deleting a file
+    // of a few MB took ~5 ms, which a busy capture felt. A `.sent` file left by a stop is deleted at
+    // the next start.
+    const sent = `${entry.file}.sent`;
+    try {
+      renameSync(entry.file, sent);
+    } catch {
+      return;
+    }
+    unlink(sent, () => undefined);
   }
 
   /**
@@ -174,10 +189,11 @@ function captureIdOf(file: string): string | undefined {
     fd = openSync(file, 'r');
     const head = Buffer.alloc(512);
     const n = readSync(fd, head, 0, head.byteLength, 0);
-    const m = /^\{"captureId":"([0-9a-fA-F-]{36})"/.exec(head.toString('utf8', 8, n));
+    // MSB2's JSON starts at byte 12, MSB1's at 8.
+    const m = /^\{"captureId":"([0-9a-fA-F-]{36})"/.exec(head.toString('utf8', head.subarray(0, 4).toString('latin1') === 'MSB1' ? 8 : 12, n));
     if (m !== null && UUID.test(m[1]!)) return m[1]!.toLowerCase();
     // Not first in the JSON (a batch written by another encoder): read it whole.
-    return decodeBatch(readFileSync(file)).captureId.toLowerCase();
+    return decodeWire(readFileSync(file)).captureId.toLowerCase();
   } catch {
     return undefined;
   } finally {
