@@ -44,6 +44,8 @@ const { values } = parseArgs({
     'pop3-share': { type: 'string', default: '0.5' },
     /** libpcap's kernel buffer for the capture, MiB (the agent's --buffer-mb); default the agent's. */
     'buffer-mb': { type: 'string' },
+    /** Extra node options for the agent process, e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof'. */
+    'agent-node-args': { type: 'string', default: '' },
   },
 });
 const RATES = values.rates.split(',').map(Number).filter((n) => n > 0);
@@ -95,8 +97,8 @@ async function until(what: string, check: () => Promise<boolean> | boolean, ms =
  * A bench child process (a .ts file of this folder, run through tsx) given `config` in `envName`,
  * started and ready: `ask` sends a request and resolves with the next message.
  */
-async function startChild<Req extends { type: string }, Msg extends { type: string }>(file: string, envName: string, config: object, closeRequest: Req): Promise<{ ask: (m: Req) => Promise<Msg>; pid: number }> {
-  const child = fork(new URL(file, import.meta.url), [], { execArgv: ['--import', 'tsx'], env: { ...process.env, [envName]: JSON.stringify(config) } });
+async function startChild<Req extends { type: string }, Msg extends { type: string }>(file: string, envName: string, config: object, closeRequest: Req, nodeArgs: string[] = []): Promise<{ ask: (m: Req) => Promise<Msg>; pid: number }> {
+  const child = fork(new URL(file, import.meta.url), [], { execArgv: [...nodeArgs, '--import', 'tsx'], env: { ...process.env, [envName]: JSON.stringify(config) } });
   const next = (): Promise<Msg> => new Promise((resolve, reject) => {
     const onExit = (code: number | null): void => reject(new Error(`${file} exited (${code})`));
     child.once('exit', onExit);
@@ -176,7 +178,8 @@ async function main(): Promise<void> {
   const created = await rest<{ agent: { id: string }; token: string }>(app, cookie, 'POST', '/api/agents', { name: 'bench-live' });
 
   const agent = await startChild<AgentRequest, AgentMessage>('./live-agent.ts', 'MAILSCOPE_BENCH_AGENT',
-    { api: base, token: created.token, spoolDir: tempDir('mailscope-bench-live-spool-'), ...(BUFFER_BYTES === undefined ? {} : { bufferBytes: BUFFER_BYTES }) } satisfies AgentConfig, { type: 'close' });
+    { api: base, token: created.token, spoolDir: tempDir('mailscope-bench-live-spool-'), ...(BUFFER_BYTES === undefined ? {} : { bufferBytes: BUFFER_BYTES }) } satisfies AgentConfig, { type: 'close' },
+    values['agent-node-args'].split(' ').filter((a) => a !== ''));
   const agentLogs: string[] = [];
   const agentStats = async (): Promise<{ received: number; cpuSeconds: number }> => {
     const m = await agent.ask({ type: 'stats' });

@@ -50,6 +50,25 @@ export interface PacketBlockLimits {
   readonly maxTcpAnalysisChars: number;
 }
 
+/** A packet record as the engine makes it (its PacketRecord): the fields of a BatchPacket but its frame's. */
+export type EnginePacketFields = Omit<BatchPacket, 'type' | 'linkType' | 'raw' | 'capturedLength' | 'tcpAnalysis'> & { readonly tcpAnalysis?: readonly string[] | undefined };
+
+/**
+ * The BatchPacket of an engine packet record and its frame (`raw`, at most the protocol's frame
+ * size: `capturedLength` is its length; `tcpAnalysis` cut to `maxTcpAnalysis` items). Every field
+ * is named, in one order, undefined where the engine gave none: records made by spreading the
+ * engine's were ~5x slower to encode (0.55 against 5.9 µs a packet), as V8 did not give them one
+ * fast shape.
+ */
+export function batchPacket(e: EnginePacketFields, linkType: number, raw: Uint8Array, maxTcpAnalysis = 8): BatchPacket {
+  const a = e.tcpAnalysis;
+  return {
+    type: 'packet', no: e.no, ts: e.ts, src: e.src, dst: e.dst, srcPort: e.srcPort, dstPort: e.dstPort, protocol: e.protocol, length: e.length,
+    capturedLength: raw.byteLength, tcpFlags: e.tcpFlags, seq: e.seq, ack: e.ack, payloadLength: e.payloadLength, info: e.info,
+    sessionId: e.sessionId, dir: e.dir, tcpAnalysis: a === undefined ? undefined : a.slice(0, maxTcpAnalysis), linkType, raw,
+  };
+}
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 

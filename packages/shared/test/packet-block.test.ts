@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { BatchPacket } from '../src/agent-protocol.ts';
-import { decodePacketBlock, encodePacketBlock, packetBlockBound } from '../src/packet-block.ts';
+import { batchPacket, decodePacketBlock, encodePacketBlock, packetBlockBound } from '../src/packet-block.ts';
 import type { PacketBlockLimits } from '../src/packet-block.ts';
 
 const LIMITS: PacketBlockLimits = {
@@ -138,4 +138,18 @@ test('no truncation and no byte changed makes the decoder throw or read past the
     const r = decodePacketBlock(b, LIMITS);
     if (r.ok) for (const p of r.packets) assert.ok(p.raw.byteOffset + p.raw.byteLength <= b.byteOffset + b.byteLength);
   }
+});
+
+test('batchPacket: every field named in one order, capturedLength from the frame, tcpAnalysis cut to its limit', () => {
+  const { type: _t, linkType: _l, raw: _r, capturedLength: _c, ...engine } = packet({ tcpAnalysis: Array.from({ length: 10 }, (_, i) => `a${i}`) });
+  const p = batchPacket(engine, 113, new Uint8Array(7));
+  assert.equal(p.capturedLength, 7);
+  assert.equal(p.linkType, 113);
+  assert.deepEqual(p.tcpAnalysis, ['a0', 'a1', 'a2', 'a3', 'a4', 'a5', 'a6', 'a7']);
+  const bare = batchPacket({ no: 2, ts: 0, src: '', dst: '', protocol: 'ARP', length: 42, info: 'ARP' }, 1, new Uint8Array(3));
+  assert.deepEqual(Object.keys(bare), Object.keys(p), 'the same keys whatever the engine gave');
+  assert.equal(bare.srcPort, undefined);
+  const r = decodePacketBlock(encodePacketBlock([p, bare]), LIMITS);
+  assert.ok(r.ok, r.ok ? '' : r.error);
+  assert.equal('srcPort' in r.packets[1]!, false);
 });

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { AnalyzerEvent, MailEvent, MailSummary } from '@mailscope/protocols/events';
 import type { Frame } from '@mailscope/protocols/types';
 import { AGENT_PROTOCOL_LIMITS, type BatchMail, type BatchPacket, type BatchPayload } from '@mailscope/shared/agent-protocol';
-import { packetBlockBound } from '@mailscope/shared/packet-block';
+import { batchPacket, packetBlockBound } from '@mailscope/shared/packet-block';
 
 export interface BatchLimits {
   readonly packets: number;
@@ -89,8 +89,7 @@ export class BatchBuilder {
       case 'packet': {
         if (frame === undefined) throw new Error('a packet record needs its frame');
         const raw = frame.data.byteLength > AGENT_PROTOCOL_LIMITS.maxFrameBytes ? frame.data.subarray(0, AGENT_PROTOCOL_LIMITS.maxFrameBytes) : frame.data;
-        const record = { ...event, capturedLength: raw.byteLength, linkType: frame.linkType, raw } as BatchPacket;
-        if (event.tcpAnalysis !== undefined && event.tcpAnalysis.length > 8) (record as { tcpAnalysis?: readonly string[] }).tcpAnalysis = event.tcpAnalysis.slice(0, 8);
+        const record = batchPacket(event, frame.linkType, raw);
         // Counted as the block will hold it, so that the block stays within the socket's message limit.
         const size = packetBlockBound(record);
         this.makeRoom(size);

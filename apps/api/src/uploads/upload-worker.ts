@@ -15,6 +15,7 @@ import { CaptureReader } from '@mailscope/protocols/capture-reader';
 import type { AnalyzerEvent, MailEvent } from '@mailscope/protocols/events';
 import { summarizeMail } from '@mailscope/protocols/mail-summary';
 import type { BatchMail, BatchPacket, BatchSessionEvent, BatchTimelineEntry } from '@mailscope/shared';
+import { batchPacket } from '@mailscope/shared/packet-block';
 import type { UploadWorkerData, WorkerToMain, MainToWorker, WorkerBatch } from './upload-messages.ts';
 
 const CHUNK_BYTES = 1024 * 1024;
@@ -132,8 +133,7 @@ async function run(): Promise<void> {
         const frame = raws.get(e.no);
         raws.delete(e.no);
         if (frame === undefined) return;
-        const { type: _type, tcpAnalysis, ...rest } = e;
-        builder.packet({ type: 'packet', ...rest, ...(tcpAnalysis ? { tcpAnalysis: [...tcpAnalysis] } : {}), linkType: frame.linkType, raw: frame.raw });
+        builder.packet(batchPacket(e, frame.linkType, frame.raw));
         return;
       }
       case 'session-opened':
