@@ -44,6 +44,8 @@ const { values } = parseArgs({
     'pop3-share': { type: 'string', default: '0.5' },
     /** libpcap's kernel buffer for the capture, MiB (the agent's --buffer-mb); default the agent's. */
     'buffer-mb': { type: 'string' },
+    /** The SMTP client of the traffic: 'raw' (node:net) or 'nodemailer'. */
+    'smtp-client': { type: 'string', default: 'raw' },
     /** Extra node options for the agent process, e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof'. */
     'agent-node-args': { type: 'string', default: '' },
   },
@@ -52,6 +54,7 @@ const RATES = values.rates.split(',').map(Number).filter((n) => n > 0);
 const SECONDS = Number(values.seconds);
 const CONCURRENCY = Number(values.concurrency);
 const POP3_SHARE = Number(values['pop3-share']);
+const SMTP_CLIENT = values['smtp-client'] === 'nodemailer' ? 'nodemailer' : 'raw';
 const BUFFER_BYTES = values['buffer-mb'] === undefined ? undefined : Number(values['buffer-mb']) * 1024 * 1024;
 const ADMIN_PASSWORD = 'bench-password';
 const SMTP_PORT = 2525;
@@ -149,7 +152,7 @@ async function main(): Promise<void> {
   cleanups.push(() => pgServer.stop());
 
   const traffic = await startChild<TrafficRequest, TrafficMessage>('./live-traffic.ts', 'MAILSCOPE_BENCH_TRAFFIC',
-    { smtpPort: SMTP_PORT, pop3Port: POP3_PORT, concurrency: CONCURRENCY, pop3Share: POP3_SHARE } satisfies TrafficConfig, { type: 'close' });
+    { smtpPort: SMTP_PORT, pop3Port: POP3_PORT, concurrency: CONCURRENCY, pop3Share: POP3_SHARE, smtpClient: SMTP_CLIENT } satisfies TrafficConfig, { type: 'close' });
   const step = async (rate: number, seconds: number): Promise<Extract<TrafficMessage, { type: 'done' }>> => {
     const m = await traffic.ask({ type: 'step', rate, seconds });
     if (m.type !== 'done') throw new Error(`traffic step ${rate}/s: ${m.type === 'error' ? m.message : m.type}`);
@@ -208,7 +211,7 @@ async function main(): Promise<void> {
   const capture = await rest<{ id: string }>(app, cookie, 'POST', '/api/captures', { agentId: created.agent.id, interface: 'lo', filter });
   await sleep(500);
 
-  console.log(`mailscope live bench: lo, filter '${filter}', steps ${RATES.join(', ')} sessions/s x ${SECONDS} s, concurrency <= ${CONCURRENCY}, POP3 share ${POP3_SHARE}; the traffic and the agent in child processes, the API in this one`);
+  console.log(`mailscope live bench: lo, filter '${filter}', steps ${RATES.join(', ')} sessions/s x ${SECONDS} s, concurrency <= ${CONCURRENCY}, POP3 share ${POP3_SHARE}, SMTP client ${SMTP_CLIENT}; the traffic and the agent in child processes, the API in this one`);
   console.log('note: cap 0.2.1 exposes no pcap_stats, so frames lost in libpcap\'s buffer cannot be read; drops are inferred from sessions stored vs sessions driven.');
   console.log('note: a frame\'s ts is when it reached JavaScript (cap passes no capture timestamp), so the latency below starts there.');
 

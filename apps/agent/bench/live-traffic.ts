@@ -1,9 +1,11 @@
 /**
  * The traffic side of live-bench.ts, in a process of its own so that generating the load does not
  * take the event loop and the core of the agent and API it measures: an SMTP server (smtp-server)
- * and a POP3 server on loopback, and, per step the parent asks for, nodemailer SMTP sessions and
- * POP3 retrievals (a small client on node:net) started at a given rate with a bounded
- * concurrency. Talks to the parent over IPC: `ready` once both servers listen; on `step` drives
+ * and a POP3 server on loopback, and, per step the parent asks for, SMTP submissions and POP3
+ * retrievals started at a given rate with a bounded concurrency. The SMTP client is a small one on
+ * node:net by default (EHLO, AUTH LOGIN, MAIL, RCPT, DATA, QUIT, each reply awaited), or
+ * nodemailer's (`smtpClient: 'nodemailer'`), which builds every message with MailComposer and
+ * took ~2x the CPU per session, so that the generator, not the agent, was the limit on 2 cores. Talks to the parent over IPC: `ready` once both servers listen; on `step` drives
  * the step and answers `done` with what it drove; on `close` stops.
  */
 import { connect as netConnect } from 'node:net';
@@ -16,6 +18,7 @@ export interface TrafficConfig {
   readonly concurrency: number;
   /** Share of the sessions that are POP3 retrievals (the rest SMTP). */
   readonly pop3Share: number;
+  readonly smtpClient: 'raw' | 'nodemailer';
 }
 
 export type TrafficRequest = { readonly type: 'step'; readonly rate: number; readonly seconds: number } | { readonly type: 'close' };
@@ -51,6 +54,47 @@ function pop3Retr(port: number): Promise<void> {
   });
 }
 
+/**
+ * One SMTP submission over node:net: the dialogue nodemailer has with smtp-server (EHLO, AUTH
+ * LOGIN, MAIL, RCPT, DATA with a small MIME mail, QUIT), each reply awaited, without building a
+ * message per mail.
+ */
+function smtpSubmit(port: number, n: number): Promise<void> {
+  const mail = [
+    'From: alice@example.com', 'To: bob@example.net', `Subject: Bench ${n}`, `Message-ID: <bench${n}@example.com>`,
+    'Date: Fri, 02 Jan 2026 03:04:05 +0000', 'MIME-Version: 1.0', 'Content-Type: text/plain; charset=utf-8', '',
+    'Hello Bob,', `mail ${n}`, 'bye', '.', '',
+  ].join('\r\n');
+  const steps = [
+    'EHLO client.example.com\r\n', 'AUTH LOGIN\r\n', `${Buffer.from('alice').toString('base64')}\r\n`, `${Buffer.from('s3cret').toString('base64')}\r\n`,
+    'MAIL FROM:<alice@example.com>\r\n', 'RCPT TO:<bob@example.net>\r\n', 'DATA\r\n', mail, 'QUIT\r\n',
+  ];
+  const expected = ['220', '250', '334', '334', '235', '250', '250', '354', '250', '221'];
+  return new Promise<void>((resolve, reject) => {
+    const socket = netConnect({ host: '127.0.0.1', port });
+    let buf = '';
+    let step = 0;
+    socket.setEncoding('latin1');
+    socket.on('error', reject);
+    socket.on('close', () => (step >= expected.length ? resolve() : reject(new Error(`SMTP closed at step ${step}`))));
+    socket.on('data', (chunk: string) => {
+      buf += chunk;
+      // A reply is complete at its last line: the code followed by a space.
+      const lines = buf.split('\r\n');
+      const last = lines.length >= 2 ? lines[lines.length - 2]! : '';
+      if (!/^\d{3} /.test(last)) return;
+      buf = '';
+      if (!last.startsWith(expected[step]!)) {
+        socket.destroy();
+        reject(new Error(`SMTP: expected ${expected[step]}, got '${last}'`));
+        return;
+      }
+      step++;
+      if (step <= steps.length) socket.write(steps[step - 1]!);
+    });
+  });
+}
+
 let serial = 0;
 
 /** Starts `rate` sessions a second for `seconds`, at most `concurrency` at once, and waits for them all. */
@@ -75,7 +119,8 @@ async function drive(rate: number, seconds: number): Promise<TrafficMessage> {
       inFlight++;
       driven++;
       const n = serial++;
-      const p = (Math.random() < config.pop3Share ? pop3Retr(config.pop3Port) : sendMail(config.smtpPort, `Bench ${n}`, `Hello Bob,\r\nmail ${n}\r\nbye\r\n`))
+      const smtp = (): Promise<void> => (config.smtpClient === 'nodemailer' ? sendMail(config.smtpPort, `Bench ${n}`, `Hello Bob,\r\nmail ${n}\r\nbye\r\n`) : smtpSubmit(config.smtpPort, n));
+      const p = (Math.random() < config.pop3Share ? pop3Retr(config.pop3Port) : smtp())
         .catch(() => void failed++)
         .finally(() => {
           inFlight--;
