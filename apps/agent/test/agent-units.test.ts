@@ -136,7 +136,8 @@ test('batch codec: what is written is read back, bytes and all', () => {
   // The file holds the wire form: what is sent is what packBatch makes of the batch.
   const wire = decodeWire(encodeBatch(b!));
   const packed = packBatch(b!);
-  assert.deepEqual({ ...wire, packets: [...wire.packets], mailBytes: [...wire.mailBytes] }, { ...packed, packets: [...packed.packets], mailBytes: [...packed.mailBytes] });
+  const plainWire = (w: typeof wire) => ({ ...w, packets: [...w.packets], records: [...w.records], mailBytes: [...w.mailBytes] });
+  assert.deepEqual(plainWire(wire), plainWire(packed));
 });
 
 test('batch codec: a spool file of an older agent (MSB1) is read, and sent in the wire form', () => {

@@ -356,6 +356,20 @@ export type WireBatchMail = Static<typeof BatchMailSchema>;
 /** A mail as agents build it and the API stores it: with its `raw` bytes, or without them. */
 export type BatchMail = Omit<WireBatchMail, 'rawLength'> & { raw?: Uint8Array };
 
+/** A batch's records other than packets: what travels as the JSON in `records`. */
+export const BatchRecordsSchema = Type.Object({
+  sessions: Type.Array(BatchSessionEventSchema, { maxItems: L.maxBatchSessions }),
+  timeline: Type.Array(BatchTimelineSchema, { maxItems: L.maxBatchTimeline }),
+  mails: Type.Array(BatchMailSchema, { maxItems: L.maxBatchMails }),
+}, Strict);
+export type BatchRecords = Static<typeof BatchRecordsSchema>;
+
+/**
+ * A batch as it travels: three binary parts and the ids. The sessions, timeline entries and mails
+ * travel as UTF-8 JSON bytes (`records`) rather than as objects of the socket.io message: socket.io
+ * walks every object of a message for binary parts on both sides, and the agent sends what its
+ * spool holds without parsing and stringifying it again.
+ */
 export const BatchPayloadSchema = Type.Object({
   captureId: CaptureId,
   /** The agent's id for this batch (unique per capture), for logs and acks. */
@@ -364,16 +378,15 @@ export const BatchPayloadSchema = Type.Object({
   seq: UInt(),
   /** The packet records and their frames, as one block (packet-block.ts). */
   packets: Bytes(L.maxBatchBytes + PACKET_BLOCK_HEADER_BYTES),
-  sessions: Type.Array(BatchSessionEventSchema, { maxItems: L.maxBatchSessions }),
-  timeline: Type.Array(BatchTimelineSchema, { maxItems: L.maxBatchTimeline }),
-  mails: Type.Array(BatchMailSchema, { maxItems: L.maxBatchMails }),
+  /** BatchRecordsSchema as UTF-8 JSON (mails with the `rawLength` of their bytes in `mailBytes`). */
+  records: Bytes(L.maxBatchBytes),
   /** The mails' bytes, concatenated in mail order (those with a `rawLength`). */
   mailBytes: Bytes(L.maxBatchBytes),
 }, Strict);
-/** A batch as it travels (`packets` a binary block with the frames, `mailBytes` the mails' bytes). */
+/** A batch as it travels (`packets` a binary block with the frames, `records` JSON, `mailBytes` the mails' bytes). */
 export type WireBatchPayload = Static<typeof BatchPayloadSchema>;
 /** A batch as agents build it and the API stores it: each packet and mail with its `raw` bytes. */
-export type BatchPayload = Omit<WireBatchPayload, 'packets' | 'mails' | 'mailBytes'> & { packets: BatchPacket[]; mails: BatchMail[] };
+export type BatchPayload = Omit<WireBatchPayload, 'packets' | 'records' | 'mailBytes'> & Omit<BatchRecords, 'mails'> & { packets: BatchPacket[]; mails: BatchMail[] };
 
 /**
  * The wire form of `batch`: the packets as one binary block with their frames (packet-block.ts),
@@ -396,8 +409,12 @@ export function packBatch(batch: BatchPayload): WireBatchPayload {
       mails.push({ ...rest, rawLength: raw.byteLength });
     }
   }
-  return { ...batch, packets, mails, mailBytes };
+  const records = textEncoder.encode(JSON.stringify({ sessions: batch.sessions, timeline: batch.timeline, mails }));
+  return { captureId: batch.captureId, batchId: batch.batchId, seq: batch.seq, packets, records, mailBytes };
 }
+
+const textEncoder = new TextEncoder();
+const textDecoder = new TextDecoder();
 
 /** Rows a batch added (0 each for a batch already stored). */
 export interface StoredCounts {
@@ -500,6 +517,7 @@ export const validateCommandAck = compileValidator(CommandAckSchema, 'capture co
 export const validateMailSettingsPayload = compileValidator(MailSettingsSchema, 'settings');
 
 const checkBatchShape = compileValidator(BatchPayloadSchema, 'batch');
+const checkBatchRecords = compileValidator(BatchRecordsSchema, 'batch');
 
 /** BatchPacketSchema's bounds, which the packet block decoder checks. */
 const PACKET_LIMITS: PacketBlockLimits = {
@@ -513,9 +531,9 @@ const PACKET_LIMITS: PacketBlockLimits = {
 };
 
 /**
- * Validates a batch in its wire form (`packBatch`): its shape, its packet block (each record
- * within the bounds of BatchPacketSchema, the frames exactly as long as the packets' capturedLength
- * together), then what one schema cannot say - `mailBytes` exactly as long as the mails' rawLength
+ * Validates a batch in its wire form (`packBatch`): its shape, its `records` (JSON, then
+ * BatchRecordsSchema), its packet block (each record within the bounds of BatchPacketSchema, the
+ * frames exactly as long as the packets' capturedLength together), then what one schema cannot say - `mailBytes` exactly as long as the mails' rawLength
  * together, the raw bytes of the batch within `maxBatchBytes`, frame numbers and (session, seq) /
  * (session, index) keys once each. The value returned has each packet's `raw` (a view into the
  * block) and each sent mail's (a view into `mailBytes`).
@@ -524,19 +542,29 @@ export function validateBatch(value: unknown): Validation<BatchPayload> {
   const shape = checkBatchShape(value);
   if (!shape.ok) return shape;
   const wire = shape.value;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(textDecoder.decode(wire.records));
+  } catch (e) {
+    return fail(`records: not JSON (${e instanceof Error ? e.message : String(e)})`);
+  }
+  const recordsShape = checkBatchRecords(parsed);
+  if (!recordsShape.ok) return recordsShape;
+  const { sessions, timeline } = recordsShape.value;
+  const wireMails = recordsShape.value.mails;
   const decoded = decodePacketBlock(wire.packets, PACKET_LIMITS);
   if (!decoded.ok) return fail(decoded.error);
   const packets = decoded.packets;
   let bytes = 0;
   for (const p of packets) bytes += p.capturedLength;
   let mailExpected = 0;
-  for (const m of wire.mails) mailExpected += m.rawLength ?? 0;
+  for (const m of wireMails) mailExpected += m.rawLength ?? 0;
   if (mailExpected !== wire.mailBytes.byteLength) return fail(`mailBytes: has ${wire.mailBytes.byteLength} bytes but the mails' rawLength add up to ${mailExpected}`);
-  const { mailBytes, ...rest } = wire;
-  const mails: BatchMail[] = new Array<BatchMail>(wire.mails.length);
+  const mailBytes = wire.mailBytes;
+  const mails: BatchMail[] = new Array<BatchMail>(wireMails.length);
   let at = 0;
-  for (let i = 0; i < wire.mails.length; i++) {
-    const { rawLength, ...m } = wire.mails[i]!;
+  for (let i = 0; i < wireMails.length; i++) {
+    const { rawLength, ...m } = wireMails[i]!;
     if (rawLength === undefined) {
       mails[i] = m;
     } else {
@@ -544,7 +572,7 @@ export function validateBatch(value: unknown): Validation<BatchPayload> {
       at += rawLength;
     }
   }
-  const batch: BatchPayload = { ...rest, packets, mails };
+  const batch: BatchPayload = { captureId: wire.captureId, batchId: wire.batchId, seq: wire.seq, packets, sessions, timeline, mails };
   const frameNos = new Set<number>();
   for (let i = 0; i < batch.packets.length; i++) {
     const p = batch.packets[i]!;

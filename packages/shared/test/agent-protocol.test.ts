@@ -49,21 +49,21 @@ test('a well-formed batch passes; packBatch and validateBatch give each packet a
   const packed = wire(b);
   assert.ok((packed.packets as unknown) instanceof Uint8Array);
   assert.deepEqual(packed.mailBytes, new Uint8Array([5, 6, 7, 42]));
-  assert.deepEqual(packed.mails.map((m) => ['raw' in m, m.rawLength]), [[false, 3], [false, undefined], [false, 1]]);
+  assert.deepEqual(editable(packed).records.mails.map((m) => ['raw' in m, m.rawLength]), [[false, 3], [false, undefined], [false, 1]]);
   const r = validateBatch(packed);
   assert.equal(r.ok, true, r.ok ? '' : r.error);
   assert.deepEqual(r.ok && r.value.packets.map((p) => ({ ...p, raw: [...p.raw] })), b.packets.map((p) => ({ ...p, raw: [...(p.raw as Uint8Array)] })));
   assert.deepEqual(r.ok && r.value.mails.map((m) => (m.raw === undefined ? null : [...m.raw])), [[5, 6, 7], null, [42]]);
   assert.deepEqual(r.ok && r.value.mails.map((m) => 'rawLength' in m), [false, false, false]);
+  assert.deepEqual(r.ok && [r.value.sessions, r.value.timeline], [b.sessions, b.timeline]);
 });
 
-test('a batch of 1,000 mails travels in two binary parts (socket.io refuses more than 10)', () => {
+test('a batch of 1,000 mails travels in three binary parts (socket.io refuses more than 10)', () => {
   const b = batch();
   b.mails = Array.from({ length: AGENT_PROTOCOL_LIMITS.maxBatchMails }, (_, i) => ({ ...b.mails[0]!, index: i + 1, raw: new Uint8Array([i & 0xff]) }));
   const packed = wire(b);
-  const parts = Object.values(packed).filter((v) => v instanceof Uint8Array).length
-    + packed.mails.filter((m) => Object.values(m).some((v) => v instanceof Uint8Array)).length;
-  assert.equal(parts, 2);
+  assert.deepEqual(Object.entries(packed).filter(([, v]) => v instanceof Uint8Array).map(([k]) => k).sort(), ['mailBytes', 'packets', 'records']);
+  assert.equal(Object.keys(packed).length, 6, 'the ids and three binary parts, nothing else');
   const r = validateBatch(packed);
   assert.equal(r.ok, true, r.ok ? '' : r.error);
   assert.deepEqual(r.ok && r.value.mails.map((m) => m.raw![0]), Array.from({ length: 1000 }, (_, i) => i & 0xff));
@@ -71,31 +71,34 @@ test('a batch of 1,000 mails travels in two binary parts (socket.io refuses more
 
 test('batch refusals name the field and the reason', () => {
   // Packet records are checked by the block decoder: packet-block.test.ts has the cases of one record.
-  const cases: [string, (b: ReturnType<typeof batch>) => void, RegExp][] = [
+  const cases: [string, (b: Editable) => void, RegExp][] = [
     ['bad capture id', (b) => { b.captureId = 'x'; }, /captureId: must be a capture id/],
     ['packets as a string', (b) => { b.packets = 'AQID' as never; }, /packets: must be binary/],
     ['packets as the records of old', (b) => { b.packets = batch().packets; }, /packets: must be binary/],
     ['a frame too large', (b) => { b.packets = packetsOf({ raw: new Uint8Array(AGENT_PROTOCOL_LIMITS.maxFrameBytes + 1), capturedLength: AGENT_PROTOCOL_LIMITS.maxFrameBytes + 1 }); }, /packets\/0\/capturedLength: must be at most 262144/],
     ['frames shorter than the packets say', (b) => { const block = packetsOf({}) as Uint8Array; b.packets = block.subarray(0, block.byteLength - 1) as never; }, /packets: the frames take 3 bytes but the packets' capturedLength add up to 4/],
-    ['negative ts', (b) => { b.timeline[0]!.ts = -1; }, /timeline\/0\/ts: must be >= 0/],
-    ['unknown kind', (b) => { b.timeline[0]!.kind = 'chat'; }, /timeline\/0\/kind: must be one of "tcp"/],
+    ['negative ts', (b) => { b.records.timeline[0]!.ts = -1; }, /timeline\/0\/ts: must be >= 0/],
+    ['unknown kind', (b) => { b.records.timeline[0]!.kind = 'chat'; }, /timeline\/0\/kind: must be one of "tcp"/],
     ['too many packets', (b) => { b.packets = packetsOf(...Array.from({ length: AGENT_PROTOCOL_LIMITS.maxBatchPackets + 1 }, (_, i) => ({ no: i + 1 }))); }, /packets: 5001 packets, at most 5000 per batch/],
-    ['too many mails', (b) => { b.mails = Array.from({ length: AGENT_PROTOCOL_LIMITS.maxBatchMails + 1 }, (_, i) => ({ ...b.mails[0]!, index: i + 1 })); }, /mails: must not have more than 1000 items/],
-    ['mailBytes shorter than the mails say', (b) => { b.mails[0]!.rawLength = 4; }, /mailBytes: has 3 bytes but the mails' rawLength add up to 4/],
-    ['mail bytes left over', (b) => { delete b.mails[0]!.rawLength; }, /mailBytes: has 3 bytes but the mails' rawLength add up to 0/],
-    ['raw inside a mail', (b) => { b.mails[0]!.raw = new Uint8Array(3); }, /mails\/0: unknown field raw/],
+    ['too many mails', (b) => { b.records.mails = Array.from({ length: AGENT_PROTOCOL_LIMITS.maxBatchMails + 1 }, (_, i) => ({ ...b.records.mails[0]!, index: i + 1 })); }, /mails: must not have more than 1000 items/],
+    ['mailBytes shorter than the mails say', (b) => { b.records.mails[0]!.rawLength = 4; }, /mailBytes: has 3 bytes but the mails' rawLength add up to 4/],
+    ['mail bytes left over', (b) => { delete b.records.mails[0]!.rawLength; }, /mailBytes: has 3 bytes but the mails' rawLength add up to 0/],
+    ['raw inside a mail', (b) => { b.records.mails[0]!.raw = [1, 2, 3]; }, /mails\/0: unknown field raw/],
     ['mailBytes missing', (b) => { delete b.mailBytes; }, /must have required propert(y|ies) mailBytes/],
     ['duplicate frame', (b) => { b.packets = packetsOf({}, {}); }, /packets\/1\/no: frame 1 appears twice/],
-    ['duplicate timeline key', (b) => { b.timeline.push({ ...b.timeline[0]! }); }, /entry 1 of session 1 appears twice/],
-    ['mail without summary', (b) => { delete b.mails[0]!.summary; }, /mails\/0: must have required properties? summary/],
-    ['bad sha256', (b) => { b.mails[0]!.sha256 = 'ABC'; }, /mails\/0\/sha256: must be a sha256/],
-    ['session id 0', (b) => { b.sessions[0]!.sessionId = 0; }, /sessions\/0/],
-    ['not an object', (b) => { b.timeline = 'x' as never; }, /timeline: must be array/],
+    ['duplicate timeline key', (b) => { b.records.timeline.push({ ...b.records.timeline[0]! }); }, /entry 1 of session 1 appears twice/],
+    ['mail without summary', (b) => { delete b.records.mails[0]!.summary; }, /mails\/0: must have required properties? summary/],
+    ['bad sha256', (b) => { b.records.mails[0]!.sha256 = 'ABC'; }, /mails\/0\/sha256: must be a sha256/],
+    ['session id 0', (b) => { b.records.sessions[0]!.sessionId = 0; }, /sessions\/0/],
+    ['not an object', (b) => { b.records.timeline = 'x' as never; }, /timeline: must be array/],
+    ['records not JSON', (b) => { b.records = new TextEncoder().encode('{"sessions": [') as never; }, /^invalid batch: records: not JSON/],
+    ['records as objects (not the wire form)', (b) => { b.records = { sessions: [], timeline: [], mails: [] } as never; b.sealed = true; }, /records: must be binary/],
+    ['a field beside the records', (b) => { b.records.extra = 1; }, /unknown field extra/],
   ];
   for (const [name, mutate, expected] of cases) {
-    const b = wire(batch());
+    const b = editable(wire(batch()));
     mutate(b);
-    const r = validateBatch(b);
+    const r = validateBatch(seal(b));
     assert.equal(r.ok, false, name);
     assert.match(r.ok ? '' : r.error, expected, name);
     assert.match(r.ok ? '' : r.error, /^invalid batch: /, name);
@@ -103,6 +106,17 @@ test('batch refusals name the field and the reason', () => {
   assert.equal(validateBatch(null).ok, false);
   assert.equal(validateBatch(undefined).ok, false);
 });
+
+type Rec = Record<string, unknown>;
+/** A wire batch with its `records` as objects, to break; `seal` makes them bytes again (unless `sealed`). */
+type Editable = Rec & { records: Rec & { sessions: Rec[]; timeline: Rec[]; mails: Rec[] }; sealed?: boolean };
+function editable(w: ReturnType<typeof batch>): Editable {
+  return { ...w, records: JSON.parse(new TextDecoder().decode(w.records as unknown as Uint8Array)) as Editable['records'] };
+}
+function seal(e: Editable): unknown {
+  const { sealed, ...rest } = e;
+  return sealed === true || e.records instanceof Uint8Array ? rest : { ...rest, records: new TextEncoder().encode(JSON.stringify(e.records)) };
+}
 
 /** The packet block of batch()'s packet changed by each of `changes` (one packet per change). */
 function packetsOf(...changes: Record<string, unknown>[]): never {

@@ -1,10 +1,10 @@
 /**
  * A batch as one file of the spool, in the form it travels in (`packBatch`), so that sending it
- * costs a read and a small JSON parse rather than encoding every packet record again:
+ * costs a read and the parse of a few ids rather than encoding every record again:
  *
- *     "MSB2", u32 LE length of the JSON, u32 LE length of the packet block,
- *     the JSON of the wire batch without its two binary parts,
- *     the packet block (packet-block.ts: records and frames), the mails' bytes.
+ *     "MSB2", u32 LE lengths of the JSON, of the records and of the packet block,
+ *     the JSON of the wire batch's ids (captureId first, batchId, seq),
+ *     its three binary parts: the records' JSON, the packet block (packet-block.ts), the mails' bytes.
  *
  * Files written by agents before Nov 2026 (`MSB1`: the JSON of the batch with every `raw` replaced
  * by `[offset, length]` into the blob area after it) are still read, so a spool left by an older
@@ -15,19 +15,20 @@ import { packBatch, validateBatch } from '@mailscope/shared/agent-protocol';
 
 const MAGIC = Buffer.from('MSB2');
 const MAGIC_V1 = Buffer.from('MSB1');
-const HEAD = 12;
+const HEAD = 16;
 
 type RawRef = readonly [number, number];
 
 /** Encodes a batch; the result owns its bytes. */
 export function encodeBatch(batch: BatchPayload): Buffer {
-  const { packets, mailBytes, ...rest } = packBatch(batch);
-  const text = Buffer.from(JSON.stringify(rest), 'utf8');
+  const { packets, records, mailBytes, ...ids } = packBatch(batch);
+  const text = Buffer.from(JSON.stringify(ids), 'utf8');
   const head = Buffer.alloc(HEAD);
   MAGIC.copy(head, 0);
   head.writeUInt32LE(text.byteLength, 4);
-  head.writeUInt32LE(packets.byteLength, 8);
-  return Buffer.concat([head, text, packets, mailBytes]);
+  head.writeUInt32LE(records.byteLength, 8);
+  head.writeUInt32LE(packets.byteLength, 12);
+  return Buffer.concat([head, text, records, packets, mailBytes]);
 }
 
 /**
@@ -38,11 +39,15 @@ export function decodeWire(file: Buffer): WireBatchPayload {
   if (file.byteLength >= 8 && file.subarray(0, 4).equals(MAGIC_V1)) return packBatch(decodeV1(file));
   if (file.byteLength < HEAD || !file.subarray(0, 4).equals(MAGIC)) throw new Error('not a spooled batch');
   const jsonLen = file.readUInt32LE(4);
-  const blockLen = file.readUInt32LE(8);
-  if (HEAD + jsonLen + blockLen > file.byteLength) throw new Error('spooled batch cut short');
-  const rest = JSON.parse(file.toString('utf8', HEAD, HEAD + jsonLen)) as Omit<WireBatchPayload, 'packets' | 'mailBytes'>;
+  const recordsLen = file.readUInt32LE(8);
+  const blockLen = file.readUInt32LE(12);
+  if (HEAD + jsonLen + recordsLen + blockLen > file.byteLength) throw new Error('spooled batch cut short');
+  const ids = JSON.parse(file.toString('utf8', HEAD, HEAD + jsonLen)) as Pick<WireBatchPayload, 'captureId' | 'batchId' | 'seq'>;
   const at = HEAD + jsonLen;
-  return { ...rest, packets: file.subarray(at, at + blockLen), mailBytes: file.subarray(at + blockLen) };
+  return {
+    captureId: ids.captureId, batchId: ids.batchId, seq: ids.seq,
+    packets: file.subarray(at + recordsLen, at + recordsLen + blockLen), records: file.subarray(at, at + recordsLen), mailBytes: file.subarray(at + recordsLen + blockLen),
+  };
 }
 
 /** A spooled batch with its records (each packet and mail with its bytes); throws like `decodeWire`, or on a batch that does not validate. */
