@@ -189,6 +189,10 @@ export function decodePacketBlock(block: Uint8Array, limits: PacketBlockLimits):
   if (count > limits.maxPackets) return fail(`${count} packets, at most ${limits.maxPackets} per batch`);
   // Every string takes at least its 4-byte length: a count the block cannot hold is refused before anything is allocated.
   if (stringCount > (size - HEADER) / 4) return fail(`${stringCount} strings cannot fit in ${size} bytes`);
+  // Nor more than the packets can name (four texts and their tcpAnalysis items each): a table of
+  // millions of empty strings would cost a hostile sender nothing and the decoder seconds.
+  const maxStrings = count * (4 + limits.maxTcpAnalysis);
+  if (stringCount > maxStrings) return fail(`${stringCount} strings for ${count} packets, which name at most ${maxStrings}`);
   const strings = new Array<string>(stringCount);
   let at = HEADER;
   for (let i = 0; i < stringCount; i++) {

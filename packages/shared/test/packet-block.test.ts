@@ -77,6 +77,7 @@ test('refusals name the packet and field, or the part of the block at fault', ()
     ['more packets than a batch may hold', patched((v) => v.setUint32(4, 5001, true)), /^packets: 5001 packets, at most 5000/],
     ['more packets than the block holds', patched((v) => v.setUint32(4, 3, true)), /^packets: 3 packet records cannot fit/],
     ['a string count the block cannot hold', patched((v) => v.setUint32(8, 0xffffffff, true)), /^packets: 4294967295 strings cannot fit/],
+    ['more strings than the packets can name', (() => { const b = new Uint8Array(12 + 4 * 25); const v = new DataView(b.buffer); v.setUint32(0, 0x3150534d, true); v.setUint32(4, 2, true); v.setUint32(8, 25, true); return b; })(), /^packets: 25 strings for 2 packets, which name at most 24/],
     ['a string running past the end', patched((v) => v.setUint32(12, 1_000_000, true)), /^packets: string 0 runs past the end/],
     ['frame 0', patched((v) => v.setUint32(rec1, 0, true)), /^packets\/1\/no: must be from 1 to 2147483647 \(is 0\)/],
     ['a fractional time', patched((v) => v.setFloat64(rec1 + 4, 1.5, true)), /^packets\/1\/ts: must be a whole number/],
