@@ -279,7 +279,7 @@ export function decodePacketBlock(block: Uint8Array, limits: PacketBlockLimits):
   if (frameTotal !== size - at) return fail(`the frames take ${size - at} bytes but the packets' capturedLength add up to ${frameTotal}`);
   for (let i = 0; i < count; i++) {
     const n = lengths[i]!;
-    packets[i]!.raw = block.subarray(at, at + n);
+    packets[i]!.raw = new Uint8Array(block.buffer, block.byteOffset + at, n);
     at += n;
   }
   return { ok: true, packets };
@@ -299,14 +299,15 @@ function checkEncodable(p: BatchPacket): void {
 
 /** UTF-8 bytes as text; bytes that are not UTF-8 become U+FFFD, as JSON text from a socket would. */
 function decodeText(block: Uint8Array, at: number, n: number): string {
-  // ASCII, the usual case: a char per byte is cheaper than the decoder's call for short strings.
-  if (n <= 64) {
+  // ASCII, the usual case: checked byte by byte, then one latin1 slice where the block is a
+  // Buffer (as socket.io delivers it: native and cheap for short strings), else a char per byte.
+  if (n <= 256) {
+    const end = at + n;
+    for (let k = at; k < end; k++) if (block[k]! > 0x7f) return decoder.decode(block.subarray(at, end));
+    const latin1 = (block as { latin1Slice?: (start: number, end: number) => string }).latin1Slice;
+    if (latin1 !== undefined) return latin1.call(block, at, end);
     let s = '';
-    for (let k = at; k < at + n; k++) {
-      const c = block[k]!;
-      if (c > 0x7f) return decoder.decode(block.subarray(at, at + n));
-      s += String.fromCharCode(c);
-    }
+    for (let k = at; k < end; k++) s += String.fromCharCode(block[k]!);
     return s;
   }
   return decoder.decode(block.subarray(at, at + n));

@@ -39,6 +39,10 @@ test('a block gives back every field of every packet, optional ones absent where
   assert.deepEqual(r.packets.map((p) => ({ ...p, raw: [...p.raw] })), expected);
   assert.equal(r.packets[1]!.srcPort, undefined);
   assert.equal('sessionId' in r.packets[1]!, false);
+  // The same from a Buffer, as socket.io delivers the block (its texts take another path).
+  const fromBuffer = decodePacketBlock(Buffer.from(encodePacketBlock(packets)), LIMITS);
+  assert.ok(fromBuffer.ok);
+  assert.deepEqual(fromBuffer.packets.map((p) => ({ ...p, raw: [...p.raw] })), expected);
 });
 
 test('an empty block holds no packets; repeated texts are stored once', () => {
@@ -120,6 +124,8 @@ test('bytes that are not UTF-8 decode to U+FFFD, not to an error or to other tex
   const r = decodePacketBlock(block, LIMITS);
   assert.ok(r.ok);
   assert.equal(r.packets[0]!.info, '\ufffdB');
+  const b = decodePacketBlock(Buffer.from(block), LIMITS);
+  assert.equal(b.ok && b.packets[0]!.info, '\ufffdB');
 });
 
 test('no truncation and no byte changed makes the decoder throw or read past the block', () => {
