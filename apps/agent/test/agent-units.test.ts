@@ -136,7 +136,7 @@ test('batch codec: what is written is read back, bytes and all', () => {
   // The file holds the wire form: what is sent is what packBatch makes of the batch.
   const wire = decodeWire(encodeBatch(b!));
   const packed = packBatch(b!);
-  const plainWire = (w: typeof wire) => ({ ...w, packets: [...w.packets], records: [...w.records], mailBytes: [...w.mailBytes] });
+  const plainWire = (w: typeof wire) => ({ ...w, packets: [...w.packets], timeline: [...w.timeline], records: [...w.records], mailBytes: [...w.mailBytes] });
   assert.deepEqual(plainWire(wire), plainWire(packed));
 });
 

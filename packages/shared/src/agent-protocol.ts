@@ -39,6 +39,8 @@ import type { MailModuleSettings } from './mail-settings.ts';
 import { MAX_CAPTURE_FILTER_CHARS, MAX_SAVE_LOCATION_CHARS } from './mail-settings.ts';
 import { PACKET_BLOCK_HEADER_BYTES, decodePacketBlock, encodePacketBlock } from './packet-block.ts';
 import type { PacketBlockLimits } from './packet-block.ts';
+import { decodeTimelineBlock, encodeTimelineBlock } from './timeline-block.ts';
+import type { TimelineBlockLimits } from './timeline-block.ts';
 
 /** Bounds of every payload; each says where its number comes from. */
 export const AGENT_PROTOCOL_LIMITS = {
@@ -356,17 +358,17 @@ export type WireBatchMail = Static<typeof BatchMailSchema>;
 /** A mail as agents build it and the API stores it: with its `raw` bytes, or without them. */
 export type BatchMail = Omit<WireBatchMail, 'rawLength'> & { raw?: Uint8Array };
 
-/** A batch's records other than packets: what travels as the JSON in `records`. */
+/** A batch's session events and mails: what travels as the JSON in `records`. */
 export const BatchRecordsSchema = Type.Object({
   sessions: Type.Array(BatchSessionEventSchema, { maxItems: L.maxBatchSessions }),
-  timeline: Type.Array(BatchTimelineSchema, { maxItems: L.maxBatchTimeline }),
   mails: Type.Array(BatchMailSchema, { maxItems: L.maxBatchMails }),
 }, Strict);
 export type BatchRecords = Static<typeof BatchRecordsSchema>;
 
 /**
- * A batch as it travels: three binary parts and the ids. The sessions, timeline entries and mails
- * travel as UTF-8 JSON bytes (`records`) rather than as objects of the socket.io message: socket.io
+ * A batch as it travels: four binary parts and the ids. Packets and timeline entries, nine in ten
+ * of the records, travel as binary blocks (packet-block.ts, timeline-block.ts); session events and
+ * mails as UTF-8 JSON bytes (`records`) rather than as objects of the socket.io message: socket.io
  * walks every object of a message for binary parts on both sides, and the agent sends what its
  * spool holds without parsing and stringifying it again.
  */
@@ -378,6 +380,8 @@ export const BatchPayloadSchema = Type.Object({
   seq: UInt(),
   /** The packet records and their frames, as one block (packet-block.ts). */
   packets: Bytes(L.maxBatchBytes + PACKET_BLOCK_HEADER_BYTES),
+  /** The timeline entries, as one block (timeline-block.ts). */
+  timeline: Bytes(L.maxBatchBytes),
   /** BatchRecordsSchema as UTF-8 JSON (mails with the `rawLength` of their bytes in `mailBytes`). */
   records: Bytes(L.maxBatchBytes),
   /** The mails' bytes, concatenated in mail order (those with a `rawLength`). */
@@ -386,7 +390,11 @@ export const BatchPayloadSchema = Type.Object({
 /** A batch as it travels (`packets` a binary block with the frames, `records` JSON, `mailBytes` the mails' bytes). */
 export type WireBatchPayload = Static<typeof BatchPayloadSchema>;
 /** A batch as agents build it and the API stores it: each packet and mail with its `raw` bytes. */
-export type BatchPayload = Omit<WireBatchPayload, 'packets' | 'records' | 'mailBytes'> & Omit<BatchRecords, 'mails'> & { packets: BatchPacket[]; mails: BatchMail[] };
+export type BatchPayload = Omit<WireBatchPayload, 'packets' | 'timeline' | 'records' | 'mailBytes'> & Omit<BatchRecords, 'mails'> & {
+  packets: BatchPacket[];
+  timeline: BatchTimelineEntry[];
+  mails: BatchMail[];
+};
 
 /**
  * The wire form of `batch`: the packets as one binary block with their frames (packet-block.ts),
@@ -409,8 +417,9 @@ export function packBatch(batch: BatchPayload): WireBatchPayload {
       mails.push({ ...rest, rawLength: raw.byteLength });
     }
   }
-  const records = textEncoder.encode(JSON.stringify({ sessions: batch.sessions, timeline: batch.timeline, mails }));
-  return { captureId: batch.captureId, batchId: batch.batchId, seq: batch.seq, packets, records, mailBytes };
+  const timeline = encodeTimelineBlock(batch.timeline);
+  const records = textEncoder.encode(JSON.stringify({ sessions: batch.sessions, mails }));
+  return { captureId: batch.captureId, batchId: batch.batchId, seq: batch.seq, packets, timeline, records, mailBytes };
 }
 
 const textEncoder = new TextEncoder();
@@ -530,9 +539,18 @@ const PACKET_LIMITS: PacketBlockLimits = {
   maxTcpAnalysisChars: 32,
 };
 
+/** BatchTimelineSchema's bounds, which the timeline block decoder checks. */
+const TIMELINE_LIMITS: TimelineBlockLimits = {
+  maxEntries: L.maxBatchTimeline,
+  maxFramesPerEntry: L.maxFramesPerUnit,
+  maxLineChars: L.maxLineChars,
+  maxArgChars: L.maxArgChars,
+  maxMechanismChars: 64,
+};
+
 /**
  * Validates a batch in its wire form (`packBatch`): its shape, its `records` (JSON, then
- * BatchRecordsSchema), its packet block (each record within the bounds of BatchPacketSchema, the
+ * BatchRecordsSchema), its timeline block, its packet block (each record within the bounds of BatchPacketSchema, the
  * frames exactly as long as the packets' capturedLength together), then what one schema cannot say - `mailBytes` exactly as long as the mails' rawLength
  * together, the raw bytes of the batch within `maxBatchBytes`, frame numbers and (session, seq) /
  * (session, index) keys once each. The value returned has each packet's `raw` (a view into the
@@ -550,8 +568,11 @@ export function validateBatch(value: unknown): Validation<BatchPayload> {
   }
   const recordsShape = checkBatchRecords(parsed);
   if (!recordsShape.ok) return recordsShape;
-  const { sessions, timeline } = recordsShape.value;
+  const { sessions } = recordsShape.value;
   const wireMails = recordsShape.value.mails;
+  const decodedTimeline = decodeTimelineBlock(wire.timeline, TIMELINE_LIMITS);
+  if (!decodedTimeline.ok) return fail(decodedTimeline.error);
+  const timeline = decodedTimeline.entries;
   const decoded = decodePacketBlock(wire.packets, PACKET_LIMITS);
   if (!decoded.ok) return fail(decoded.error);
   const packets = decoded.packets;

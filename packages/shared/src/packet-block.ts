@@ -21,6 +21,7 @@
  * the block's size. Each decoded packet's `raw` is a view into the block.
  */
 import type { BatchPacket } from './agent-protocol.ts';
+import { StringTable, readStringTable } from './block-strings.ts';
 
 const MAGIC = 0x3150534d; // "MSP1" read little-endian
 const HEADER = 12;
@@ -69,53 +70,33 @@ export function batchPacket(e: EnginePacketFields, linkType: number, raw: Uint8A
   };
 }
 
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-
 /**
  * `packets` as one block (see the module comment). Each `raw` must be `capturedLength` bytes long.
  * A value its field cannot hold (a port past 65535, a fraction, ...) throws a RangeError rather
  * than being cut to fit: the engine never makes one, and a silently changed record would be stored.
  */
 export function encodePacketBlock(packets: readonly BatchPacket[]): Uint8Array {
-  const index = new Map<string, number>();
-  const strings: string[] = [];
-  let stringBound = 0;
-  const intern = (s: string): number => {
-    let i = index.get(s);
-    if (i === undefined) {
-      i = strings.length;
-      index.set(s, i);
-      strings.push(s);
-      stringBound += 4 + 3 * s.length;
-    }
-    return i;
-  };
+  const table = new StringTable();
   let analysis = 0;
   let frameBytes = 0;
   for (const p of packets) {
     checkEncodable(p);
-    intern(p.src);
-    intern(p.dst);
-    intern(p.protocol);
-    intern(p.info);
+    table.intern(p.src);
+    table.intern(p.dst);
+    table.intern(p.protocol);
+    table.intern(p.info);
     if (p.tcpAnalysis !== undefined) {
       analysis += p.tcpAnalysis.length;
-      for (const a of p.tcpAnalysis) intern(a);
+      for (const a of p.tcpAnalysis) table.intern(a);
     }
     frameBytes += p.raw.byteLength;
   }
-  const out = new Uint8Array(HEADER + stringBound + packets.length * RECORD + analysis * 4 + frameBytes);
+  const out = new Uint8Array(HEADER + table.bound + packets.length * RECORD + analysis * 4 + frameBytes);
   const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
   view.setUint32(0, MAGIC, true);
   view.setUint32(4, packets.length, true);
-  view.setUint32(8, strings.length, true);
-  let at = HEADER;
-  for (const s of strings) {
-    const { written } = encoder.encodeInto(s, out.subarray(at + 4));
-    view.setUint32(at, written, true);
-    at += 4 + written;
-  }
+  view.setUint32(8, table.strings.length, true);
+  let at = table.write(out, view, HEADER);
   for (const p of packets) {
     let present = 0;
     if (p.srcPort !== undefined) present |= HAS_SRC_PORT;
@@ -129,10 +110,10 @@ export function encodePacketBlock(packets: readonly BatchPacket[]): Uint8Array {
     const tcpAnalysis = p.tcpAnalysis ?? [];
     view.setUint32(at, p.no, true);
     view.setFloat64(at + 4, p.ts, true);
-    view.setUint32(at + 12, index.get(p.src)!, true);
-    view.setUint32(at + 16, index.get(p.dst)!, true);
-    view.setUint32(at + 20, index.get(p.protocol)!, true);
-    view.setUint32(at + 24, index.get(p.info)!, true);
+    view.setUint32(at + 12, table.of(p.src), true);
+    view.setUint32(at + 16, table.of(p.dst), true);
+    view.setUint32(at + 20, table.of(p.protocol), true);
+    view.setUint32(at + 24, table.of(p.info), true);
     view.setUint32(at + 28, p.length, true);
     view.setUint32(at + 32, p.capturedLength, true);
     view.setUint32(at + 36, p.seq ?? 0, true);
@@ -147,7 +128,7 @@ export function encodePacketBlock(packets: readonly BatchPacket[]): Uint8Array {
     view.setUint16(at + 62, tcpAnalysis.length, true);
     at += RECORD;
     for (const a of tcpAnalysis) {
-      view.setUint32(at, index.get(a)!, true);
+      view.setUint32(at, table.of(a), true);
       at += 4;
     }
   }
@@ -187,22 +168,10 @@ export function decodePacketBlock(block: Uint8Array, limits: PacketBlockLimits):
   const count = view.getUint32(4, true);
   const stringCount = view.getUint32(8, true);
   if (count > limits.maxPackets) return fail(`${count} packets, at most ${limits.maxPackets} per batch`);
-  // Every string takes at least its 4-byte length: a count the block cannot hold is refused before anything is allocated.
-  if (stringCount > (size - HEADER) / 4) return fail(`${stringCount} strings cannot fit in ${size} bytes`);
-  // Nor more than the packets can name (four texts and their tcpAnalysis items each): a table of
-  // millions of empty strings would cost a hostile sender nothing and the decoder seconds.
-  const maxStrings = count * (4 + limits.maxTcpAnalysis);
-  if (stringCount > maxStrings) return fail(`${stringCount} strings for ${count} packets, which name at most ${maxStrings}`);
-  const strings = new Array<string>(stringCount);
-  let at = HEADER;
-  for (let i = 0; i < stringCount; i++) {
-    if (at + 4 > size) return fail(`string ${i} runs past the end of the block`);
-    const n = view.getUint32(at, true);
-    at += 4;
-    if (n > size - at) return fail(`string ${i} runs past the end of the block`);
-    strings[i] = decodeText(block, at, n);
-    at += n;
-  }
+  const table = readStringTable(block, view, HEADER, stringCount, count * (4 + limits.maxTcpAnalysis), `${count} packets`);
+  if (!table.ok) return fail(table.error);
+  const strings = table.strings;
+  let at = table.end;
   if (count * RECORD > size - at) return fail(`${count} packet records cannot fit in the block`);
 
   const text = (i: number, field: string, index: number, max: number): string => {
@@ -295,20 +264,4 @@ function checkEncodable(p: BatchPacket): void {
     isU32(p.seq) && isU32(p.ack) && isU32(p.payloadLength) && isU32(p.sessionId) &&
     isU16(p.srcPort) && isU16(p.dstPort) && isU16(p.tcpFlags) && isU16(p.linkType) && (p.tcpAnalysis?.length ?? 0) <= 0xffff;
   if (!ok) throw new RangeError(`packet ${p.no}: a field out of the range the packet block can hold (or capturedLength ${p.capturedLength} is not the frame's ${p.raw.byteLength} bytes)`);
-}
-
-/** UTF-8 bytes as text; bytes that are not UTF-8 become U+FFFD, as JSON text from a socket would. */
-function decodeText(block: Uint8Array, at: number, n: number): string {
-  // ASCII, the usual case: checked byte by byte, then one latin1 slice where the block is a
-  // Buffer (as socket.io delivers it: native and cheap for short strings), else a char per byte.
-  if (n <= 256) {
-    const end = at + n;
-    for (let k = at; k < end; k++) if (block[k]! > 0x7f) return decoder.decode(block.subarray(at, end));
-    const latin1 = (block as { latin1Slice?: (start: number, end: number) => string }).latin1Slice;
-    if (latin1 !== undefined) return latin1.call(block, at, end);
-    let s = '';
-    for (let k = at; k < end; k++) s += String.fromCharCode(block[k]!);
-    return s;
-  }
-  return decoder.decode(block.subarray(at, at + n));
 }

@@ -58,12 +58,12 @@ test('a well-formed batch passes; packBatch and validateBatch give each packet a
   assert.deepEqual(r.ok && [r.value.sessions, r.value.timeline], [b.sessions, b.timeline]);
 });
 
-test('a batch of 1,000 mails travels in three binary parts (socket.io refuses more than 10)', () => {
+test('a batch of 1,000 mails travels in four binary parts (socket.io refuses more than 10)', () => {
   const b = batch();
   b.mails = Array.from({ length: AGENT_PROTOCOL_LIMITS.maxBatchMails }, (_, i) => ({ ...b.mails[0]!, index: i + 1, raw: new Uint8Array([i & 0xff]) }));
   const packed = wire(b);
-  assert.deepEqual(Object.entries(packed).filter(([, v]) => v instanceof Uint8Array).map(([k]) => k).sort(), ['mailBytes', 'packets', 'records']);
-  assert.equal(Object.keys(packed).length, 6, 'the ids and three binary parts, nothing else');
+  assert.deepEqual(Object.entries(packed).filter(([, v]) => v instanceof Uint8Array).map(([k]) => k).sort(), ['mailBytes', 'packets', 'records', 'timeline']);
+  assert.equal(Object.keys(packed).length, 7, 'the ids and four binary parts, nothing else');
   const r = validateBatch(packed);
   assert.equal(r.ok, true, r.ok ? '' : r.error);
   assert.deepEqual(r.ok && r.value.mails.map((m) => m.raw![0]), Array.from({ length: 1000 }, (_, i) => i & 0xff));
@@ -77,8 +77,9 @@ test('batch refusals name the field and the reason', () => {
     ['packets as the records of old', (b) => { b.packets = batch().packets; }, /packets: must be binary/],
     ['a frame too large', (b) => { b.packets = packetsOf({ raw: new Uint8Array(AGENT_PROTOCOL_LIMITS.maxFrameBytes + 1), capturedLength: AGENT_PROTOCOL_LIMITS.maxFrameBytes + 1 }); }, /packets\/0\/capturedLength: must be at most 262144/],
     ['frames shorter than the packets say', (b) => { const block = packetsOf({}) as Uint8Array; b.packets = block.subarray(0, block.byteLength - 1) as never; }, /packets: the frames take 3 bytes but the packets' capturedLength add up to 4/],
-    ['negative ts', (b) => { b.records.timeline[0]!.ts = -1; }, /timeline\/0\/ts: must be >= 0/],
-    ['unknown kind', (b) => { b.records.timeline[0]!.kind = 'chat'; }, /timeline\/0\/kind: must be one of "tcp"/],
+    ['timeline as objects (not the wire form)', (b) => { b.timeline = batch().timeline as never; }, /timeline: must be binary/],
+    ['unknown kind', (b) => { b.timeline = timelineOf({ kind: 'chat' }); }, /timeline\/0\/kind: must be one of "tcp"/],
+    ['negative session time', (b) => { b.records.sessions[0]!.startTs = -1; }, /sessions\/0\/startTs: must be >= 0/],
     ['too many packets', (b) => { b.packets = packetsOf(...Array.from({ length: AGENT_PROTOCOL_LIMITS.maxBatchPackets + 1 }, (_, i) => ({ no: i + 1 }))); }, /packets: 5001 packets, at most 5000 per batch/],
     ['too many mails', (b) => { b.records.mails = Array.from({ length: AGENT_PROTOCOL_LIMITS.maxBatchMails + 1 }, (_, i) => ({ ...b.records.mails[0]!, index: i + 1 })); }, /mails: must not have more than 1000 items/],
     ['mailBytes shorter than the mails say', (b) => { b.records.mails[0]!.rawLength = 4; }, /mailBytes: has 3 bytes but the mails' rawLength add up to 4/],
@@ -86,11 +87,12 @@ test('batch refusals name the field and the reason', () => {
     ['raw inside a mail', (b) => { b.records.mails[0]!.raw = [1, 2, 3]; }, /mails\/0: unknown field raw/],
     ['mailBytes missing', (b) => { delete b.mailBytes; }, /must have required propert(y|ies) mailBytes/],
     ['duplicate frame', (b) => { b.packets = packetsOf({}, {}); }, /packets\/1\/no: frame 1 appears twice/],
-    ['duplicate timeline key', (b) => { b.records.timeline.push({ ...b.records.timeline[0]! }); }, /entry 1 of session 1 appears twice/],
+    ['duplicate timeline key', (b) => { b.timeline = timelineOf({}, {}); }, /entry 1 of session 1 appears twice/],
     ['mail without summary', (b) => { delete b.records.mails[0]!.summary; }, /mails\/0: must have required properties? summary/],
     ['bad sha256', (b) => { b.records.mails[0]!.sha256 = 'ABC'; }, /mails\/0\/sha256: must be a sha256/],
     ['session id 0', (b) => { b.records.sessions[0]!.sessionId = 0; }, /sessions\/0/],
-    ['not an object', (b) => { b.records.timeline = 'x' as never; }, /timeline: must be array/],
+    ['not an object', (b) => { b.records.sessions = 'x' as never; }, /sessions: must be array/],
+    ['the timeline inside the records', (b) => { (b.records as Rec).timeline = []; }, /unknown field timeline/],
     ['records not JSON', (b) => { b.records = new TextEncoder().encode('{"sessions": [') as never; }, /^invalid batch: records: not JSON/],
     ['records as objects (not the wire form)', (b) => { b.records = { sessions: [], timeline: [], mails: [] } as never; b.sealed = true; }, /records: must be binary/],
     ['a field beside the records', (b) => { b.records.extra = 1; }, /unknown field extra/],
@@ -109,13 +111,19 @@ test('batch refusals name the field and the reason', () => {
 
 type Rec = Record<string, unknown>;
 /** A wire batch with its `records` as objects, to break; `seal` makes them bytes again (unless `sealed`). */
-type Editable = Rec & { records: Rec & { sessions: Rec[]; timeline: Rec[]; mails: Rec[] }; sealed?: boolean };
+type Editable = Rec & { records: Rec & { sessions: Rec[]; mails: Rec[] }; sealed?: boolean };
 function editable(w: ReturnType<typeof batch>): Editable {
   return { ...w, records: JSON.parse(new TextDecoder().decode(w.records as unknown as Uint8Array)) as Editable['records'] };
 }
 function seal(e: Editable): unknown {
   const { sealed, ...rest } = e;
   return sealed === true || e.records instanceof Uint8Array ? rest : { ...rest, records: new TextEncoder().encode(JSON.stringify(e.records)) };
+}
+
+/** The timeline block of batch()'s entry changed by each of `changes` (one entry per change). */
+function timelineOf(...changes: Record<string, unknown>[]): never {
+  const base = batch();
+  return wire({ ...base, timeline: changes.map((c) => ({ ...base.timeline[0]!, ...c })) }).timeline as never;
 }
 
 /** The packet block of batch()'s packet changed by each of `changes` (one packet per change). */

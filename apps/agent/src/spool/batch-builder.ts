@@ -9,6 +9,7 @@ import type { AnalyzerEvent, MailEvent, MailSummary } from '@mailscope/protocols
 import type { Frame } from '@mailscope/protocols/types';
 import { AGENT_PROTOCOL_LIMITS, type BatchMail, type BatchPacket, type BatchPayload } from '@mailscope/shared/agent-protocol';
 import { batchPacket, packetBlockBound } from '@mailscope/shared/packet-block';
+import { timelineBlockBound } from '@mailscope/shared/timeline-block';
 
 export interface BatchLimits {
   readonly packets: number;
@@ -16,8 +17,8 @@ export interface BatchLimits {
   readonly timeline: number;
   readonly mails: number;
   /**
-   * Bytes: of the mails, and of the packets as their block holds them (frame, record and texts:
-   * packetBlockBound); a single larger mail still makes a batch of its own.
+   * Bytes: of the mails, and of the packets and timeline entries as their blocks hold them
+   * (packetBlockBound, timelineBlockBound); a single larger mail still makes a batch of its own.
    */
   readonly bytes: number;
 }
@@ -101,9 +102,15 @@ export class BatchBuilder {
       case 'session-closed':
         this.sessions.push(event as BatchPayload['sessions'][number]);
         break;
-      case 'timeline':
-        this.timeline.push(event as BatchPayload['timeline'][number]);
+      case 'timeline': {
+        const entry = event as BatchPayload['timeline'][number];
+        // Counted as its block will hold it, like the packets.
+        const size = timelineBlockBound(entry);
+        this.makeRoom(size);
+        this.timeline.push(entry);
+        this.bytes += size;
         break;
+      }
       case 'mail':
         this.addMail(event);
         break;

@@ -2,9 +2,10 @@
  * A batch as one file of the spool, in the form it travels in (`packBatch`), so that sending it
  * costs a read and the parse of a few ids rather than encoding every record again:
  *
- *     "MSB2", u32 LE lengths of the JSON, of the records and of the packet block,
+ *     "MSB2", u32 LE lengths of the JSON, of the records, of the timeline block and of the packet block,
  *     the JSON of the wire batch's ids (captureId first, batchId, seq),
- *     its three binary parts: the records' JSON, the packet block (packet-block.ts), the mails' bytes.
+ *     its four binary parts: the records' JSON, the timeline block (timeline-block.ts), the packet
+ *     block (packet-block.ts), the mails' bytes.
  *
  * Files written by agents before Nov 2026 (`MSB1`: the JSON of the batch with every `raw` replaced
  * by `[offset, length]` into the blob area after it) are still read, so a spool left by an older
@@ -15,20 +16,21 @@ import { packBatch, validateBatch } from '@mailscope/shared/agent-protocol';
 
 const MAGIC = Buffer.from('MSB2');
 const MAGIC_V1 = Buffer.from('MSB1');
-const HEAD = 16;
+const HEAD = 20;
 
 type RawRef = readonly [number, number];
 
 /** Encodes a batch; the result owns its bytes. */
 export function encodeBatch(batch: BatchPayload): Buffer {
-  const { packets, records, mailBytes, ...ids } = packBatch(batch);
+  const { packets, timeline, records, mailBytes, ...ids } = packBatch(batch);
   const text = Buffer.from(JSON.stringify(ids), 'utf8');
   const head = Buffer.alloc(HEAD);
   MAGIC.copy(head, 0);
   head.writeUInt32LE(text.byteLength, 4);
   head.writeUInt32LE(records.byteLength, 8);
-  head.writeUInt32LE(packets.byteLength, 12);
-  return Buffer.concat([head, text, records, packets, mailBytes]);
+  head.writeUInt32LE(timeline.byteLength, 12);
+  head.writeUInt32LE(packets.byteLength, 16);
+  return Buffer.concat([head, text, records, timeline, packets, mailBytes]);
 }
 
 /**
@@ -38,16 +40,16 @@ export function encodeBatch(batch: BatchPayload): Buffer {
 export function decodeWire(file: Buffer): WireBatchPayload {
   if (file.byteLength >= 8 && file.subarray(0, 4).equals(MAGIC_V1)) return packBatch(decodeV1(file));
   if (file.byteLength < HEAD || !file.subarray(0, 4).equals(MAGIC)) throw new Error('not a spooled batch');
-  const jsonLen = file.readUInt32LE(4);
-  const recordsLen = file.readUInt32LE(8);
-  const blockLen = file.readUInt32LE(12);
-  if (HEAD + jsonLen + recordsLen + blockLen > file.byteLength) throw new Error('spooled batch cut short');
+  const lengths = [file.readUInt32LE(4), file.readUInt32LE(8), file.readUInt32LE(12), file.readUInt32LE(16)] as const;
+  const [jsonLen, recordsLen, timelineLen, blockLen] = lengths;
+  if (HEAD + jsonLen + recordsLen + timelineLen + blockLen > file.byteLength) throw new Error('spooled batch cut short');
   const ids = JSON.parse(file.toString('utf8', HEAD, HEAD + jsonLen)) as Pick<WireBatchPayload, 'captureId' | 'batchId' | 'seq'>;
-  const at = HEAD + jsonLen;
-  return {
-    captureId: ids.captureId, batchId: ids.batchId, seq: ids.seq,
-    packets: file.subarray(at + recordsLen, at + recordsLen + blockLen), records: file.subarray(at, at + recordsLen), mailBytes: file.subarray(at + recordsLen + blockLen),
-  };
+  let at = HEAD + jsonLen;
+  const part = (n: number): Buffer => file.subarray(at, (at += n));
+  const records = part(recordsLen);
+  const timeline = part(timelineLen);
+  const packets = part(blockLen);
+  return { captureId: ids.captureId, batchId: ids.batchId, seq: ids.seq, packets, timeline, records, mailBytes: file.subarray(at) };
 }
 
 /** A spooled batch with its records (each packet and mail with its bytes); throws like `decodeWire`, or on a batch that does not validate. */

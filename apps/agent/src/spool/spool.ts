@@ -189,8 +189,8 @@ function captureIdOf(file: string): string | undefined {
     fd = openSync(file, 'r');
     const head = Buffer.alloc(512);
     const n = readSync(fd, head, 0, head.byteLength, 0);
-    // MSB2's JSON starts at byte 16, MSB1's at 8.
-    const m = /^\{"captureId":"([0-9a-fA-F-]{36})"/.exec(head.toString('utf8', head.subarray(0, 4).toString('latin1') === 'MSB1' ? 8 : 16, n));
+    // MSB2's JSON starts at byte 20, MSB1's at 8.
+    const m = /^\{"captureId":"([0-9a-fA-F-]{36})"/.exec(head.toString('utf8', head.subarray(0, 4).toString('latin1') === 'MSB1' ? 8 : 20, n));
     if (m !== null && UUID.test(m[1]!)) return m[1]!.toLowerCase();
     // Not first in the JSON (a batch written by another encoder): read it whole.
     return decodeWire(readFileSync(file)).captureId.toLowerCase();

@@ -1,0 +1,82 @@
+/**
+ * The table of distinct texts that the binary blocks of a batch (packet-block.ts,
+ * timeline-block.ts) carry after their 12-byte header: per string, a u32 LE byte length and its
+ * UTF-8 bytes. Records name texts by their index in the table.
+ */
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Collects the distinct texts of a block while its records are counted, then writes them. */
+export class StringTable {
+  private readonly index = new Map<string, number>();
+  readonly strings: string[] = [];
+  /** At most how many bytes `write` takes. */
+  bound = 0;
+
+  intern(s: string): number {
+    let i = this.index.get(s);
+    if (i === undefined) {
+      i = this.strings.length;
+      this.index.set(s, i);
+      this.strings.push(s);
+      this.bound += 4 + 3 * s.length;
+    }
+    return i;
+  }
+
+  /** The index of a text `intern` was given. */
+  of(s: string): number {
+    return this.index.get(s)!;
+  }
+
+  /** Writes the table at `at`; returns where it ends. */
+  write(out: Uint8Array, view: DataView, at: number): number {
+    for (const s of this.strings) {
+      const { written } = encoder.encodeInto(s, out.subarray(at + 4));
+      view.setUint32(at, written, true);
+      at += 4 + written;
+    }
+    return at;
+  }
+}
+
+export type StringTableRead = { readonly ok: true; readonly strings: string[]; readonly end: number } | { readonly ok: false; readonly error: string };
+
+/**
+ * Reads `count` strings from `at`. Refuses a count that the block cannot hold (each string takes
+ * at least its 4-byte length) or that is above `max` (what the block's records can name) before
+ * allocating for it, and a string that runs past the end.
+ */
+export function readStringTable(block: Uint8Array, view: DataView, at: number, count: number, max: number, what: string): StringTableRead {
+  const size = block.byteLength;
+  if (count > (size - at) / 4) return { ok: false, error: `${count} strings cannot fit in ${size} bytes` };
+  // A table of millions of empty strings would cost a hostile sender nothing and the decoder seconds.
+  if (count > max) return { ok: false, error: `${count} strings for ${what}, which name at most ${max}` };
+  const strings = new Array<string>(count);
+  for (let i = 0; i < count; i++) {
+    if (at + 4 > size) return { ok: false, error: `string ${i} runs past the end of the block` };
+    const n = view.getUint32(at, true);
+    at += 4;
+    if (n > size - at) return { ok: false, error: `string ${i} runs past the end of the block` };
+    strings[i] = decodeText(block, at, n);
+    at += n;
+  }
+  return { ok: true, strings, end: at };
+}
+
+/** UTF-8 bytes as text; bytes that are not UTF-8 become U+FFFD, as JSON text from a socket would. */
+function decodeText(block: Uint8Array, at: number, n: number): string {
+  // ASCII, the usual case: checked byte by byte, then one latin1 slice where the block is a
+  // Buffer (as socket.io delivers it: native and cheap for short strings), else a char per byte.
+  if (n <= 256) {
+    const end = at + n;
+    for (let k = at; k < end; k++) if (block[k]! > 0x7f) return decoder.decode(block.subarray(at, end));
+    const latin1 = (block as { latin1Slice?: (start: number, end: number) => string }).latin1Slice;
+    if (latin1 !== undefined) return latin1.call(block, at, end);
+    let s = '';
+    for (let k = at; k < end; k++) s += String.fromCharCode(block[k]!);
+    return s;
+  }
+  return decoder.decode(block.subarray(at, at + n));
+}
