@@ -1,8 +1,11 @@
 /**
- * The table of distinct texts that the binary blocks of a batch (packet-block.ts,
- * timeline-block.ts) carry after their 12-byte header: per string, a u32 LE byte length and its
- * UTF-8 bytes. Records name texts by their index in the table.
+ * What the binary blocks of a batch (packet-block.ts, timeline-block.ts) share: a 12-byte header
+ * (u32 LE magic, record count, string count), then the table of distinct texts (per string, a u32
+ * LE byte length and its UTF-8 bytes), then the records, which name texts by their index.
  */
+
+/** Bytes of a block's header. */
+export const BLOCK_HEADER_BYTES = 12;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -41,6 +44,57 @@ export class StringTable {
   }
 }
 
+/** What a block's header says, checked: its record count, its strings, where its records start. */
+export interface OpenedBlock {
+  readonly ok: true;
+  readonly view: DataView;
+  readonly count: number;
+  readonly strings: string[];
+  readonly at: number;
+}
+
+export interface BlockShape {
+  /** The block's magic number (its 4 first bytes, little-endian). */
+  readonly magic: number;
+  /** 'packet', 'timeline': for the messages. */
+  readonly name: string;
+  /** 'packets', 'entries': for the messages. */
+  readonly records: string;
+  readonly maxRecords: number;
+  /** Texts one record can name at most. */
+  readonly stringsPerRecord: number;
+  /** Fixed bytes of a record. */
+  readonly recordBytes: number;
+}
+
+/**
+ * Reads and checks a block's header and string table: a block too short, of another kind, with
+ * more records than allowed, or with more strings or records than it can hold is refused before
+ * anything is allocated for it. Errors do not name the block (the caller prefixes them).
+ */
+export function openBlock(block: Uint8Array, shape: BlockShape): OpenedBlock | { readonly ok: false; readonly error: string } {
+  const size = block.byteLength;
+  if (size < BLOCK_HEADER_BYTES) return { ok: false, error: `a ${shape.name} block has at least ${BLOCK_HEADER_BYTES} bytes (has ${size})` };
+  const view = new DataView(block.buffer, block.byteOffset, size);
+  if (view.getUint32(0, true) !== shape.magic) return { ok: false, error: `not a ${shape.name} block (wrong magic number)` };
+  const count = view.getUint32(4, true);
+  if (count > shape.maxRecords) return { ok: false, error: `${count} ${shape.records}, at most ${shape.maxRecords} per batch` };
+  const table = readStringTable(block, view, BLOCK_HEADER_BYTES, view.getUint32(8, true), count * shape.stringsPerRecord, `${count} ${shape.records}`);
+  if (!table.ok) return table;
+  if (count * shape.recordBytes > size - table.end) return { ok: false, error: `${count} ${shape.name} records cannot fit in the block` };
+  return { ok: true, view, count, strings: table.strings, at: table.end };
+}
+
+/**
+ * '' when `strings[index]` exists and has at most `max` characters; else why not, naming the
+ * record's field (`packets/3/info: ...`).
+ */
+export function checkText(strings: readonly string[], field: string, index: number, max: number): string {
+  if (index >= strings.length) return `${field}: string ${index} does not exist (the block has ${strings.length})`;
+  const n = strings[index]!.length;
+  return n > max ? `${field}: must be at most ${max} characters (has ${n})` : '';
+}
+
 export type StringTableRead = { readonly ok: true; readonly strings: string[]; readonly end: number } | { readonly ok: false; readonly error: string };
 
 /**
@@ -48,7 +102,7 @@ export type StringTableRead = { readonly ok: true; readonly strings: string[]; r
  * at least its 4-byte length) or that is above `max` (what the block's records can name) before
  * allocating for it, and a string that runs past the end.
  */
-export function readStringTable(block: Uint8Array, view: DataView, at: number, count: number, max: number, what: string): StringTableRead {
+function readStringTable(block: Uint8Array, view: DataView, at: number, count: number, max: number, what: string): StringTableRead {
   const size = block.byteLength;
   if (count > (size - at) / 4) return { ok: false, error: `${count} strings cannot fit in ${size} bytes` };
   // A table of millions of empty strings would cost a hostile sender nothing and the decoder seconds.

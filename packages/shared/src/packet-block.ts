@@ -21,10 +21,10 @@
  * the block's size. Each decoded packet's `raw` is a view into the block.
  */
 import type { BatchPacket } from './agent-protocol.ts';
-import { StringTable, readStringTable } from './block-strings.ts';
+import { BLOCK_HEADER_BYTES, StringTable, checkText, openBlock } from './block-strings.ts';
 
 const MAGIC = 0x3150534d; // "MSP1" read little-endian
-const HEADER = 12;
+const HEADER = BLOCK_HEADER_BYTES;
 /** Fixed bytes per record; the offsets are in `writeRecord` / `decodePacketBlock`. */
 const RECORD = 64;
 
@@ -161,24 +161,12 @@ export type PacketBlockResult = { readonly ok: true; readonly packets: BatchPack
 export function decodePacketBlock(block: Uint8Array, limits: PacketBlockLimits): PacketBlockResult {
   // Errors of one record name it (`packets/3/srcPort: ...`); the others, the block.
   const fail = (error: string): PacketBlockResult => ({ ok: false, error: error.startsWith('packets/') ? error : `packets: ${error}` });
+  const opened = openBlock(block, { magic: MAGIC, name: 'packet', records: 'packets', maxRecords: limits.maxPackets, stringsPerRecord: 4 + limits.maxTcpAnalysis, recordBytes: RECORD });
+  if (!opened.ok) return fail(opened.error);
+  const { view, count, strings } = opened;
   const size = block.byteLength;
-  if (size < HEADER) return fail(`a packet block has at least ${HEADER} bytes (has ${size})`);
-  const view = new DataView(block.buffer, block.byteOffset, size);
-  if (view.getUint32(0, true) !== MAGIC) return fail('not a packet block (wrong magic number)');
-  const count = view.getUint32(4, true);
-  const stringCount = view.getUint32(8, true);
-  if (count > limits.maxPackets) return fail(`${count} packets, at most ${limits.maxPackets} per batch`);
-  const table = readStringTable(block, view, HEADER, stringCount, count * (4 + limits.maxTcpAnalysis), `${count} packets`);
-  if (!table.ok) return fail(table.error);
-  const strings = table.strings;
-  let at = table.end;
-  if (count * RECORD > size - at) return fail(`${count} packet records cannot fit in the block`);
-
-  const text = (i: number, field: string, index: number, max: number): string => {
-    if (index >= stringCount) return `packets/${i}/${field}: string ${index} does not exist (the block has ${stringCount})`;
-    const s = strings[index]!;
-    return s.length > max ? `packets/${i}/${field}: must be at most ${max} characters (has ${s.length})` : '';
-  };
+  let at = opened.at;
+  const text = (i: number, field: string, index: number, max: number): string => checkText(strings, `packets/${i}/${field}`, index, max);
   const packets = new Array<BatchPacket>(count);
   const lengths = new Array<number>(count);
   let frameTotal = 0;

@@ -14,10 +14,10 @@
  * allocates nothing for a count the block cannot hold.
  */
 import type { BatchTimelineEntry } from './agent-protocol.ts';
-import { StringTable, readStringTable } from './block-strings.ts';
+import { BLOCK_HEADER_BYTES, StringTable, checkText, openBlock } from './block-strings.ts';
 
 const MAGIC = 0x3154534d; // "MST1" read little-endian
-const HEADER = 12;
+const HEADER = BLOCK_HEADER_BYTES;
 const RECORD = 40;
 
 /** The timeline kinds, by their code in a record (agent-protocol.ts's TIMELINE_KINDS). */
@@ -118,22 +118,12 @@ export type TimelineBlockResult = { readonly ok: true; readonly entries: BatchTi
 /** The entries of a block made by `encodeTimelineBlock`, checked against `limits`; errors name the entry (`timeline/3/kind: ...`) or the block. */
 export function decodeTimelineBlock(block: Uint8Array, limits: TimelineBlockLimits): TimelineBlockResult {
   const fail = (error: string): TimelineBlockResult => ({ ok: false, error: error.startsWith('timeline/') ? error : `timeline: ${error}` });
+  const opened = openBlock(block, { magic: MAGIC, name: 'timeline', records: 'entries', maxRecords: limits.maxEntries, stringsPerRecord: 5, recordBytes: RECORD });
+  if (!opened.ok) return fail(opened.error);
+  const { view, count, strings } = opened;
   const size = block.byteLength;
-  if (size < HEADER) return fail(`a timeline block has at least ${HEADER} bytes (has ${size})`);
-  const view = new DataView(block.buffer, block.byteOffset, size);
-  if (view.getUint32(0, true) !== MAGIC) return fail('not a timeline block (wrong magic number)');
-  const count = view.getUint32(4, true);
-  if (count > limits.maxEntries) return fail(`${count} entries, at most ${limits.maxEntries} per batch`);
-  const table = readStringTable(block, view, HEADER, view.getUint32(8, true), count * 5, `${count} entries`);
-  if (!table.ok) return fail(table.error);
-  const strings = table.strings;
-  let at = table.end;
-  if (count * RECORD > size - at) return fail(`${count} timeline entries cannot fit in the block`);
-  const text = (i: number, field: string, index: number, max: number): string => {
-    if (index >= strings.length) return `timeline/${i}/${field}: string ${index} does not exist (the block has ${strings.length})`;
-    const s = strings[index]!;
-    return s.length > max ? `timeline/${i}/${field}: must be at most ${max} characters (has ${s.length})` : '';
-  };
+  let at = opened.at;
+  const text = (i: number, field: string, index: number, max: number): string => checkText(strings, `timeline/${i}/${field}`, index, max);
   const entries = new Array<BatchTimelineEntry>(count);
   for (let i = 0; i < count; i++) {
     if (at + RECORD > size) return fail(`entry ${i} runs past the end of the block`);
@@ -177,19 +167,14 @@ export function decodeTimelineBlock(block: Uint8Array, limits: TimelineBlockLimi
       const m = text(i, 'auth/mechanism', mechanism, limits.maxMechanismChars);
       if (m !== '') return fail(m);
       const auth: NonNullable<BatchTimelineEntry['auth']> = { mechanism: strings[mechanism]! };
-      if ((flags & AUTH_USER) !== 0) {
-        const u = view.getUint32(at, true);
+      // The user's and the password's string indices follow the frames, in that order.
+      for (const [flag, field] of [[AUTH_USER, 'user'], [AUTH_PASSWORD, 'password']] as const) {
+        if ((flags & flag) === 0) continue;
+        const index = view.getUint32(at, true);
         at += 4;
-        const err = text(i, 'auth/user', u, limits.maxLineChars);
+        const err = text(i, `auth/${field}`, index, limits.maxLineChars);
         if (err !== '') return fail(err);
-        auth.user = strings[u]!;
-      }
-      if ((flags & AUTH_PASSWORD) !== 0) {
-        const pw = view.getUint32(at, true);
-        at += 4;
-        const err = text(i, 'auth/password', pw, limits.maxLineChars);
-        if (err !== '') return fail(err);
-        auth.password = strings[pw]!;
+        auth[field] = strings[index]!;
       }
       if ((flags & AUTH_SUCCESS_KNOWN) !== 0) auth.success = (flags & AUTH_SUCCEEDED) !== 0;
       e.auth = auth;
