@@ -1,9 +1,11 @@
 /**
  * The agent side of live-bench.ts, in a process of its own as in a deployment (`mailscope-agent
- * run`): the AgentRunner the CLI runs, connected to the bench's API. Talks to the parent over IPC:
- * `ready` once it runs; on `stats` answers with the frames libpcap delivered to its captures and
- * its CPU seconds so far; on `close` shuts down (flushing what is spooled) and exits.
+ * run`): the AgentRunner the CLI runs, connected to the bench's API (its log lines are not kept: the bench prints figures). Talks to
+ * the parent over IPC: `ready` once it runs; on `stats` answers with the frames libpcap delivered
+ * to its captures and its CPU seconds so far; on `close` shuts down (flushing what is spooled) and
+ * exits.
  */
+import { cpuSeconds } from '../../api/bench/cpu-time.ts';
 import { AgentRunner } from '../src/agent-runner.ts';
 import type { CapturePipeline } from '../src/capture/capture-pipeline.ts';
 import { Spool } from '../src/spool/spool.ts';
@@ -18,12 +20,12 @@ export interface AgentConfig {
 export type AgentRequest = { readonly type: 'stats' } | { readonly type: 'close' };
 export type AgentMessage =
   | { readonly type: 'ready' }
-  | { readonly type: 'stats'; readonly received: number; readonly cpuSeconds: number; readonly log: readonly string[] };
+  | { readonly type: 'stats'; readonly received: number; readonly cpuSeconds: number };
 
 const config = JSON.parse(process.env.MAILSCOPE_BENCH_AGENT ?? '{}') as AgentConfig;
-const log: string[] = [];
 const runner = new AgentRunner({
-  api: config.api, token: config.token, name: 'bench-live', spool: new Spool(config.spoolDir), log: (l) => log.push(l), statusIntervalMs: 500, drainMs: 5_000,
+  api: config.api, token: config.token, name: 'bench-live', spool: new Spool(config.spoolDir), log: () => undefined,
+  statusIntervalMs: 500, drainMs: 5_000,
   ...(config.bufferBytes === undefined ? {} : { bufferBytes: config.bufferBytes }),
 });
 const exited = runner.run();
@@ -33,8 +35,7 @@ process.on('message', (m: AgentRequest) => {
   if (m.type === 'stats') {
     let received = 0;
     for (const c of captures.values()) received += c.status().received;
-    const cpu = process.cpuUsage();
-    process.send?.({ type: 'stats', received, cpuSeconds: (cpu.user + cpu.system) / 1e6, log: log.splice(0) } satisfies AgentMessage);
+    process.send?.({ type: 'stats', received, cpuSeconds: cpuSeconds() } satisfies AgentMessage);
   }
   if (m.type === 'close') {
     void runner.shutdown(0).then(() => exited).finally(() => process.exit(0));

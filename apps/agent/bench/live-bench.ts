@@ -2,12 +2,12 @@
  * Live capture benchmark (issue 4), three processes as in a deployment: the real API in this
  * process on a temporary embedded PostgreSQL; the agent (live-agent.ts: the AgentRunner that
  * `mailscope-agent run` runs) in a child, capturing on `lo` (SMTP 2525, POP3 1110); and real
- * loopback traffic at rising rates from another child (live-traffic.ts): nodemailer SMTP sessions
- * to smtp-server and POP3 retrievals (a small client on node:net) against the test POP3 server,
- * with a bounded concurrency. Until Nov 2026 all three shared this process: the traffic took its
+ * loopback traffic at rising rates from another child (live-traffic.ts): SMTP submissions to
+ * smtp-server and POP3 retrievals against the test POP3 server, with a bounded concurrency. Until Nov 2026 all three shared this process: the traffic took its
  * event loop, and the agent's capture delayed every step of the API's ingest.
  *
- *   npm run bench:live [-- --rates 50,200,800 --seconds 5 --concurrency 256]
+ *   npm run bench:live [-- --rates 50,200,800 --seconds 5 --concurrency 256 --smtp-client raw|nodemailer
+ *                          --buffer-mb N --agent-node-args '--cpu-prof ...']
  *
  * Needs root or CAP_NET_RAW for node (like `mailscope-agent run`). Per step it prints the frames
  * per second the agent received from libpcap, the sessions the API stored against the sessions
@@ -26,7 +26,7 @@ import { openDatabase } from '@mailscope/db';
 import type { Database } from '@mailscope/db';
 import { startEmbeddedPostgres } from '@mailscope/db/embedded';
 import type { UiSessionClosed } from '@mailscope/shared';
-import { postgresCpuSeconds } from '../../api/bench/postgres-cpu.ts';
+import { cpuSeconds, postgresCpuSeconds } from '../../api/bench/cpu-time.ts';
 import { startApiServer } from '../../api/src/api-server.ts';
 import type { App } from '../../api/src/app.ts';
 import { ensureFirstAdmin } from '../../api/src/auth/admin-bootstrap.ts';
@@ -100,7 +100,7 @@ async function until(what: string, check: () => Promise<boolean> | boolean, ms =
  * A bench child process (a .ts file of this folder, run through tsx) given `config` in `envName`,
  * started and ready: `ask` sends a request and resolves with the next message.
  */
-async function startChild<Req extends { type: string }, Msg extends { type: string }>(file: string, envName: string, config: object, closeRequest: Req, nodeArgs: string[] = []): Promise<{ ask: (m: Req) => Promise<Msg>; pid: number }> {
+async function startChild<Req extends { type: string }, Msg extends { type: string }>(file: string, envName: string, config: object, closeRequest: Req, nodeArgs: string[] = []): Promise<{ ask: (m: Req) => Promise<Msg> }> {
   const child = fork(new URL(file, import.meta.url), [], { execArgv: [...nodeArgs, '--import', 'tsx'], env: { ...process.env, [envName]: JSON.stringify(config) } });
   const next = (): Promise<Msg> => new Promise((resolve, reject) => {
     const onExit = (code: number | null): void => reject(new Error(`${file} exited (${code})`));
@@ -119,7 +119,6 @@ async function startChild<Req extends { type: string }, Msg extends { type: stri
     setTimeout(() => { child.kill(); resolve(); }, 10_000).unref();
   }));
   return {
-    pid: child.pid!,
     ask(m) {
       const answer = next();
       child.send(m);
@@ -183,11 +182,9 @@ async function main(): Promise<void> {
   const agent = await startChild<AgentRequest, AgentMessage>('./live-agent.ts', 'MAILSCOPE_BENCH_AGENT',
     { api: base, token: created.token, spoolDir: tempDir('mailscope-bench-live-spool-'), ...(BUFFER_BYTES === undefined ? {} : { bufferBytes: BUFFER_BYTES }) } satisfies AgentConfig, { type: 'close' },
     values['agent-node-args'].split(' ').filter((a) => a !== ''));
-  const agentLogs: string[] = [];
   const agentStats = async (): Promise<{ received: number; cpuSeconds: number }> => {
     const m = await agent.ask({ type: 'stats' });
     if (m.type !== 'stats') throw new Error(`agent: ${m.type}`);
-    agentLogs.push(...m.log);
     return m;
   };
   await until('the agent to connect', async () => {
@@ -219,14 +216,14 @@ async function main(): Promise<void> {
   for (const rate of RATES) {
     const before = closed.length;
     const agent0 = await agentStats();
-    const cpu0 = process.cpuUsage();
+    const api0 = cpuSeconds();
     const pg0 = postgresCpuSeconds(pgDir);
     const { driven, failed, skipped, seconds, cpuSeconds: trafficCpu } = await step(rate, SECONDS);
-    const cpu = process.cpuUsage(cpu0);
+    const apiCpu = cpuSeconds() - api0;
     const pg1 = postgresCpuSeconds(pgDir);
     const agent1 = await agentStats();
     const cores = (s: number): string => (s / seconds).toFixed(2);
-    const cpuLine = `CPU cores: traffic ${cores(trafficCpu)}, agent ${cores(agent1.cpuSeconds - agent0.cpuSeconds)}, API ${cores((cpu.user + cpu.system) / 1e6)}, PostgreSQL ${pg0 === null || pg1 === null ? '?' : cores(pg1 - pg0)}`;
+    const cpuLine = `CPU cores: traffic ${cores(trafficCpu)}, agent ${cores(agent1.cpuSeconds - agent0.cpuSeconds)}, API ${cores(apiCpu)}, PostgreSQL ${pg0 === null || pg1 === null ? '?' : cores(pg1 - pg0)}`;
     const frames = agent1.received - agent0.received;
     const ok = driven - failed;
     await until(`step ${rate}/s: ${ok} sessions closed in the API`, () => closed.length - before >= ok, 30_000);

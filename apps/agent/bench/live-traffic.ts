@@ -5,11 +5,13 @@
  * retrievals started at a given rate with a bounded concurrency. The SMTP client is a small one on
  * node:net by default (EHLO, AUTH LOGIN, MAIL, RCPT, DATA, QUIT, each reply awaited), or
  * nodemailer's (`smtpClient: 'nodemailer'`), which builds every message with MailComposer and
- * took ~2x the CPU per session, so that the generator, not the agent, was the limit on 2 cores. Talks to the parent over IPC: `ready` once both servers listen; on `step` drives
- * the step and answers `done` with what it drove; on `close` stops.
+ * took ~2x the CPU per session, so that the generator, not the agent, was the limit on 2 cores.
+ * Talks to the parent over IPC: `ready` once both servers listen; on `step` drives the step and
+ * answers `done` with what it drove; on `close` stops.
  */
 import { connect as netConnect } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { cpuSeconds } from '../../api/bench/cpu-time.ts';
 import { pop3Message, sendMail, sleep, startPop3Server, startSmtpServer } from '../test/helpers/mail-servers.ts';
 
 export interface TrafficConfig {
@@ -32,26 +34,46 @@ const send = (m: TrafficMessage): void => {
   process.send?.(m);
 };
 
-/** A POP3 retrieval: greeting, USER, PASS, RETR 1, QUIT, each answer awaited. */
-function pop3Retr(port: number): Promise<void> {
+/**
+ * One client dialogue over node:net: the server's greeting, then each of `lines` sent once the
+ * whole answer to the one before has come (`complete` tells, given the line it answers: undefined
+ * for the greeting), and `check` says what is wrong with an answer (the i-th, greeting 0), if
+ * anything. Resolves when the server closes after answering the last line.
+ */
+function dialogue(
+  port: number,
+  lines: readonly string[],
+  complete: (answer: string, to: string | undefined) => boolean,
+  check: (answer: string, i: number) => string | undefined = () => undefined,
+): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const socket = netConnect({ host: '127.0.0.1', port });
-    const steps = ['USER alice\r\n', 'PASS s3cret\r\n', 'RETR 1\r\n', 'QUIT\r\n'];
     let buf = '';
-    let step = -1;
+    let answers = 0;
     socket.setEncoding('latin1');
     socket.on('error', reject);
-    socket.on('close', () => (step >= steps.length - 1 ? resolve() : reject(new Error('POP3 closed early'))));
+    socket.on('close', () => (answers > lines.length ? resolve() : reject(new Error(`closed after ${answers} of ${lines.length + 1} answers`))));
     socket.on('data', (chunk: string) => {
       buf += chunk;
-      // RETR's answer ends with CRLF.CRLF; the other answers with CRLF.
-      const done = steps[step] === 'RETR 1\r\n' ? buf.endsWith('\r\n.\r\n') : buf.endsWith('\r\n');
-      if (!done) return;
+      if (!complete(buf, lines[answers - 1])) return;
+      const wrong = check(buf, answers);
+      if (wrong !== undefined) {
+        socket.destroy();
+        reject(new Error(wrong));
+        return;
+      }
       buf = '';
-      step++;
-      if (step < steps.length) socket.write(steps[step]!);
+      answers++;
+      if (answers <= lines.length) socket.write(lines[answers - 1]!);
     });
   });
+}
+
+/** A POP3 retrieval: greeting, USER, PASS, RETR 1, QUIT, each answer awaited. */
+function pop3Retr(port: number): Promise<void> {
+  // RETR's answer ends with CRLF.CRLF; the other answers with CRLF.
+  return dialogue(port, ['USER alice\r\n', 'PASS s3cret\r\n', 'RETR 1\r\n', 'QUIT\r\n'],
+    (answer, to) => (to === 'RETR 1\r\n' ? answer.endsWith('\r\n.\r\n') : answer.endsWith('\r\n')));
 }
 
 /**
@@ -65,41 +87,22 @@ function smtpSubmit(port: number, n: number): Promise<void> {
     'Date: Fri, 02 Jan 2026 03:04:05 +0000', 'MIME-Version: 1.0', 'Content-Type: text/plain; charset=utf-8', '',
     'Hello Bob,', `mail ${n}`, 'bye', '.', '',
   ].join('\r\n');
-  const steps = [
+  const lines = [
     'EHLO client.example.com\r\n', 'AUTH LOGIN\r\n', `${Buffer.from('alice').toString('base64')}\r\n`, `${Buffer.from('s3cret').toString('base64')}\r\n`,
     'MAIL FROM:<alice@example.com>\r\n', 'RCPT TO:<bob@example.net>\r\n', 'DATA\r\n', mail, 'QUIT\r\n',
   ];
   const expected = ['220', '250', '334', '334', '235', '250', '250', '354', '250', '221'];
-  return new Promise<void>((resolve, reject) => {
-    const socket = netConnect({ host: '127.0.0.1', port });
-    let buf = '';
-    let step = 0;
-    socket.setEncoding('latin1');
-    socket.on('error', reject);
-    socket.on('close', () => (step >= expected.length ? resolve() : reject(new Error(`SMTP closed at step ${step}`))));
-    socket.on('data', (chunk: string) => {
-      buf += chunk;
-      // A reply is complete at its last line: the code followed by a space.
-      const lines = buf.split('\r\n');
-      const last = lines.length >= 2 ? lines[lines.length - 2]! : '';
-      if (!/^\d{3} /.test(last)) return;
-      buf = '';
-      if (!last.startsWith(expected[step]!)) {
-        socket.destroy();
-        reject(new Error(`SMTP: expected ${expected[step]}, got '${last}'`));
-        return;
-      }
-      step++;
-      if (step <= steps.length) socket.write(steps[step - 1]!);
-    });
-  });
+  // A reply is complete at its last line: the code followed by a space.
+  const lastLine = (answer: string): string => answer.split('\r\n').at(-2) ?? '';
+  return dialogue(port, lines, (answer) => /^\d{3} /.test(lastLine(answer)),
+    (answer, i) => (lastLine(answer).startsWith(expected[i]!) ? undefined : `SMTP: expected ${expected[i]}, got '${lastLine(answer)}'`));
 }
 
 let serial = 0;
 
 /** Starts `rate` sessions a second for `seconds`, at most `concurrency` at once, and waits for them all. */
 async function drive(rate: number, seconds: number): Promise<TrafficMessage> {
-  const cpu0 = process.cpuUsage();
+  const cpu0 = cpuSeconds();
   let inFlight = 0;
   let driven = 0;
   let failed = 0;
@@ -131,8 +134,7 @@ async function drive(rate: number, seconds: number): Promise<TrafficMessage> {
     await sleep(tickMs);
   }
   await Promise.all([...running]);
-  const cpu = process.cpuUsage(cpu0);
-  return { type: 'done', driven, failed, skipped, seconds: (performance.now() - t0) / 1000, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
+  return { type: 'done', driven, failed, skipped, seconds: (performance.now() - t0) / 1000, cpuSeconds: cpuSeconds() - cpu0 };
 }
 
 try {

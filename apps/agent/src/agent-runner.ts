@@ -34,7 +34,7 @@ import {
   type ServerToAgentEvents,
   AGENT_PROTOCOL_LIMITS,
 } from '@mailscope/shared/agent-protocol';
-import { BatchSender } from './batch-sender.ts';
+import { BatchSender, loggedSenderEvents } from './batch-sender.ts';
 import { CapturePipeline } from './capture/capture-pipeline.ts';
 import { CaptureError, listInterfaces, type CaptureInterface } from './capture/live-capture.ts';
 import type { Spool } from './spool/spool.ts';
@@ -82,10 +82,7 @@ export class AgentRunner {
             socket.timeout(timeoutMs).emit('batch', batch, (err: Error | null, ack: BatchAck) => (err ? reject(err) : resolve(ack)));
           }),
       },
-      {
-        rejected: (batch, error, moved) => options.log(`the API refused batch ${batch?.batchId ?? '?'}: ${error} (kept in ${moved})`),
-        retrying: (batch, error, delayMs) => options.log(`the API could not store batch ${batch.batchId}: ${error}; sending it again in ${delayMs / 1000} s`),
-      },
+      loggedSenderEvents(options.log),
     );
   }
 

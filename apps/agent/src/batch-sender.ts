@@ -32,6 +32,14 @@ export interface SenderEvents {
   readonly rejected?: (batch: WireBatchPayload | undefined, error: string, movedTo: string) => void;
 }
 
+/** The events a person running the agent hears of: refused batches and batches to be sent again. */
+export function loggedSenderEvents(log: (line: string) => void): SenderEvents {
+  return {
+    rejected: (batch, error, moved) => log(`the API refused batch ${batch?.batchId ?? '?'}: ${error} (kept in ${moved})`),
+    retrying: (batch, error, delayMs) => log(`the API could not store batch ${batch.batchId}: ${error}; sending it again in ${delayMs / 1000} s`),
+  };
+}
+
 export class BatchSender {
   private running = false;
   private wakeAgain = false;

@@ -19,7 +19,7 @@ import {
 import { AGENT_VERSION, AgentRunner } from './agent-runner.ts';
 import { analyzeFile, FileReadError } from './analyze-file.ts';
 import type { CommandIo } from './analyze-command.ts';
-import { BatchSender } from './batch-sender.ts';
+import { BatchSender, loggedSenderEvents } from './batch-sender.ts';
 import { BatchBuilder } from './spool/batch-builder.ts';
 import { DEFAULT_SPOOL_MAX_BYTES, Spool } from './spool/spool.ts';
 
@@ -254,9 +254,8 @@ export async function runImport(args: readonly string[], cio: CommandIo, env: Ag
         new Promise<BatchAck>((ok, fail) => socket.timeout(timeoutMs).emit('batch', batch, (err: Error | null, ack: BatchAck) => (err ? fail(err) : ok(ack)))),
     },
     {
+      ...loggedSenderEvents(log),
       acked: () => void sent++,
-      rejected: (batch, error, moved) => log(`the API refused batch ${batch?.batchId ?? '?'}: ${error} (kept in ${moved})`),
-      retrying: (batch, error, delayMs) => log(`the API could not store batch ${batch.batchId}: ${error}; sending it again in ${delayMs / 1000} s`),
     },
   );
   socket.on('connect', () => sender.wake());

@@ -10,7 +10,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { startBenchApi } from './bench-api.ts';
-import { postgresCpuSeconds } from './postgres-cpu.ts';
+import { cpuSeconds, postgresCpuSeconds } from './cpu-time.ts';
 
 export type ServerMessage =
   | { readonly type: 'ready'; readonly port: number; readonly token: string; readonly captureId: string }
@@ -30,7 +30,7 @@ const agent = await db.prisma.agent.create({ data: { name: 'bench', host: '', ve
 const capture = await db.prisma.capture.create({ data: { agentId: agent.id, source: 'live', status: 'running', interface: 'bench0' } });
 
 process.on('message', (msg: { type: string }) => {
-  if (msg.type === 'cpu') send({ type: 'cpu', apiSeconds: cpuSeconds(process.cpuUsage()), postgresSeconds: postgresCpuSeconds(pgDir) });
+  if (msg.type === 'cpu') send({ type: 'cpu', apiSeconds: cpuSeconds(), postgresSeconds: postgresCpuSeconds(pgDir) });
   if (msg.type === 'measure') void measure();
   if (msg.type === 'close') void close();
 });
@@ -52,15 +52,6 @@ async function measure(): Promise<void> {
   send({ type: 'measured', peakRssBytes: process.resourceUsage().maxRSS * 1024, firstPageMs: times, sessionsInList: count, rows });
 }
 
-function cpuSeconds(u: NodeJS.CpuUsage): number {
-  return (u.user + u.system) / 1e6;
-}
-
-/**
- * CPU seconds of the embedded PostgreSQL so far: its postmaster (found by its data folder) and
- * every process it started, the exited ones included (cutime, cstime). Linux (/proc) only; null
- * elsewhere.
- */
 async function close(): Promise<void> {
   await closeApi();
   process.exit(0);

@@ -15,11 +15,11 @@
  *   a capture; the ack comes once the state is recorded.
  * - `batch` (BatchPayload) → ack BatchAck: engine records of one capture, in the order the engine
  *   emitted them. Idempotent: a batch sent again (reconnect, spool replay) stores nothing twice.
- *   The packets' frame bytes travel concatenated in `frames` (each packet's `capturedLength` bytes,
- *   in packet order), and the mails' bytes in `mailBytes` (each mail's `rawLength`, in mail order):
- *   socket.io sends every Uint8Array as a message of its own and its parser refuses more than 10
- *   per event. Build it with `packBatch`; `validateBatch` gives the packets and mails their `raw`
- *   back (views into `frames` and `mailBytes`).
+ *   It travels as four binary parts (socket.io sends every Uint8Array as a message of its own and
+ *   its parser refuses more than 10 per event): the packet records with their frames and the
+ *   timeline entries as binary blocks (packet-block.ts, timeline-block.ts), the session events and
+ *   mails as JSON bytes, and the mails' bytes concatenated. Build it with `packBatch`;
+ *   `validateBatch` checks it and gives the records back, each packet and mail with its `raw`.
  *
  * API → agent:
  * - `settings` (MailModuleSettings): pushed whenever an admin changes them.
@@ -37,56 +37,13 @@ import type { Static, TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
 import type { MailModuleSettings } from './mail-settings.ts';
 import { MAX_CAPTURE_FILTER_CHARS, MAX_SAVE_LOCATION_CHARS } from './mail-settings.ts';
-import { PACKET_BLOCK_HEADER_BYTES, decodePacketBlock, encodePacketBlock } from './packet-block.ts';
-import type { PacketBlockLimits } from './packet-block.ts';
+import { AGENT_PROTOCOL_LIMITS, TIMELINE_KINDS } from './agent-limits.ts';
+import { BLOCK_HEADER_BYTES } from './binary-block.ts';
+import { decodePacketBlock, encodePacketBlock } from './packet-block.ts';
 import { decodeTimelineBlock, encodeTimelineBlock } from './timeline-block.ts';
-import type { TimelineBlockLimits } from './timeline-block.ts';
 
-/** Bounds of every payload; each says where its number comes from. */
-export const AGENT_PROTOCOL_LIMITS = {
-  /** Packet records per batch: ~5,000 frames of ~1,500 bytes is ~7 MB, a few ms of a busy link. */
-  maxBatchPackets: 5_000,
-  /** Session events (opened + closed) per batch. */
-  maxBatchSessions: 5_000,
-  /** Timeline entries per batch (an SMTP session has ~10-30). */
-  maxBatchTimeline: 20_000,
-  /**
-   * Mails per batch (their bytes travel together in `mailBytes`, within `maxBatchBytes`). It was 8
-   * while each mail's bytes were a binary part of their own (socket.io refuses more than 10), and
-   * a mail-heavy import then went in batches of a few hundred packets.
-   */
-  maxBatchMails: 1_000,
-  /** Raw bytes (frames and mails together) per batch. */
-  maxBatchBytes: 64 * 1024 * 1024,
-  /** One frame's bytes: libpcap's largest snap length (the engine's maxCaptureRecordBytes). */
-  maxFrameBytes: 256 * 1024,
-  /** One mail's bytes: the engine's maxMailBytes. */
-  maxMailBytes: 50 * 1024 * 1024,
-  /** Frame numbers per timeline entry or mail: the engine's maxFramesPerUnit. */
-  maxFramesPerUnit: 1024,
-  /** An IPv4 / IPv6 address as text (45 characters at most) with room for a zone id. */
-  maxAddressChars: 64,
-  /** One protocol line (info, verb, HELO, greeting, envelope address): the engine's 16 KiB line limit plus a prefix. */
-  maxLineChars: 20_000,
-  /** A timeline entry's argument: a multi-line reply is up to 200 lines of 16 KiB. */
-  maxArgChars: 4 * 1024 * 1024,
-  /** A decoded header (Subject, From, ...): the engine flags headers past 64 KiB. */
-  maxHeaderChars: 64 * 1024,
-  /** Recipients, To / Cc addresses, mail parameters of one mail. */
-  maxListItems: 10_000,
-  /** Attachments of one mail. */
-  maxAttachments: 1_000,
-  /** Names: agent, host, version, interface, capture id, batch id. */
-  maxNameChars: 256,
-  /** Interfaces an agent reports. */
-  maxInterfaces: 256,
-  /** Addresses of one interface. */
-  maxInterfaceAddresses: 64,
-  /** An error text from the agent. */
-  maxErrorChars: 4_096,
-  /** Capture ids in a hello (captures running in the agent process); an agent with more leaves the list out. */
-  maxHelloCaptures: 64,
-} as const;
+export { AGENT_PROTOCOL_LIMITS, TIMELINE_KINDS };
+
 
 const L = AGENT_PROTOCOL_LIMITS;
 
@@ -213,7 +170,7 @@ export const BatchPacketSchema = Type.Object({
   dst: Str(L.maxAddressChars),
   srcPort: Type.Optional(Port),
   dstPort: Type.Optional(Port),
-  protocol: Str(32),
+  protocol: Str(L.maxProtocolChars),
   length: UInt(0x7fffffff),
   capturedLength: UInt(L.maxFrameBytes),
   tcpFlags: Type.Optional(UInt(0xfff)),
@@ -223,7 +180,7 @@ export const BatchPacketSchema = Type.Object({
   info: Str(L.maxLineChars),
   sessionId: Type.Optional(SessionNo),
   dir: Type.Optional(Dir),
-  tcpAnalysis: Type.Optional(Type.Array(Str(32), { maxItems: 8 })),
+  tcpAnalysis: Type.Optional(Type.Array(Str(L.maxTcpAnalysisChars), { maxItems: L.maxTcpAnalysis })),
   /** pcap link type (DLT). */
   linkType: UInt(0xffff),
 }, Strict);
@@ -263,7 +220,7 @@ export const SessionClosedSchema = Type.Object({
   closeReason: Type.Enum(CLOSE_REASONS),
   outcome: Type.Enum(OUTCOMES),
   authUser: Type.Optional(Str(L.maxLineChars)),
-  authMechanism: Type.Optional(Str(64)),
+  authMechanism: Type.Optional(Str(L.maxMechanismChars)),
   authSuccess: Type.Optional(Type.Boolean()),
   encrypted: Type.Boolean(),
   helo: Type.Optional(Str(L.maxLineChars)),
@@ -282,7 +239,6 @@ export type BatchSessionClosed = Static<typeof SessionClosedSchema>;
 export const BatchSessionEventSchema = Type.Union([SessionOpenedSchema, SessionClosedSchema]);
 export type BatchSessionEvent = Static<typeof BatchSessionEventSchema>;
 
-export const TIMELINE_KINDS = ['tcp', 'command', 'reply', 'data', 'auth', 'tls', 'anomaly'] as const;
 
 export const BatchTimelineSchema = Type.Object({
   type: Type.Literal('timeline'),
@@ -296,7 +252,7 @@ export const BatchTimelineSchema = Type.Object({
   frames: FrameList,
   latencyUs: Type.Optional(UInt()),
   auth: Type.Optional(Type.Object({
-    mechanism: Str(64),
+    mechanism: Str(L.maxMechanismChars),
     user: Type.Optional(Str(L.maxLineChars)),
     password: Type.Optional(Str(L.maxLineChars)),
     success: Type.Optional(Type.Boolean()),
@@ -379,7 +335,7 @@ export const BatchPayloadSchema = Type.Object({
   /** Order of the batch within the capture, from 0. */
   seq: UInt(),
   /** The packet records and their frames, as one block (packet-block.ts). */
-  packets: Bytes(L.maxBatchBytes + PACKET_BLOCK_HEADER_BYTES),
+  packets: Bytes(L.maxBatchBytes + BLOCK_HEADER_BYTES),
   /** The timeline entries, as one block (timeline-block.ts). */
   timeline: Bytes(L.maxBatchBytes),
   /** BatchRecordsSchema as UTF-8 JSON (mails with the `rawLength` of their bytes in `mailBytes`). */
@@ -387,7 +343,7 @@ export const BatchPayloadSchema = Type.Object({
   /** The mails' bytes, concatenated in mail order (those with a `rawLength`). */
   mailBytes: Bytes(L.maxBatchBytes),
 }, Strict);
-/** A batch as it travels (`packets` a binary block with the frames, `records` JSON, `mailBytes` the mails' bytes). */
+/** A batch as it travels (see BatchPayloadSchema). */
 export type WireBatchPayload = Static<typeof BatchPayloadSchema>;
 /** A batch as agents build it and the API stores it: each packet and mail with its `raw` bytes. */
 export type BatchPayload = Omit<WireBatchPayload, 'packets' | 'timeline' | 'records' | 'mailBytes'> & Omit<BatchRecords, 'mails'> & {
@@ -528,33 +484,14 @@ export const validateMailSettingsPayload = compileValidator(MailSettingsSchema, 
 const checkBatchShape = compileValidator(BatchPayloadSchema, 'batch');
 const checkBatchRecords = compileValidator(BatchRecordsSchema, 'batch');
 
-/** BatchPacketSchema's bounds, which the packet block decoder checks. */
-const PACKET_LIMITS: PacketBlockLimits = {
-  maxPackets: L.maxBatchPackets,
-  maxFrameBytes: L.maxFrameBytes,
-  maxAddressChars: L.maxAddressChars,
-  maxLineChars: L.maxLineChars,
-  maxProtocolChars: 32,
-  maxTcpAnalysis: 8,
-  maxTcpAnalysisChars: 32,
-};
-
-/** BatchTimelineSchema's bounds, which the timeline block decoder checks. */
-const TIMELINE_LIMITS: TimelineBlockLimits = {
-  maxEntries: L.maxBatchTimeline,
-  maxFramesPerEntry: L.maxFramesPerUnit,
-  maxLineChars: L.maxLineChars,
-  maxArgChars: L.maxArgChars,
-  maxMechanismChars: 64,
-};
-
 /**
- * Validates a batch in its wire form (`packBatch`): its shape, its `records` (JSON, then
- * BatchRecordsSchema), its timeline block, its packet block (each record within the bounds of BatchPacketSchema, the
- * frames exactly as long as the packets' capturedLength together), then what one schema cannot say - `mailBytes` exactly as long as the mails' rawLength
- * together, the raw bytes of the batch within `maxBatchBytes`, frame numbers and (session, seq) /
- * (session, index) keys once each. The value returned has each packet's `raw` (a view into the
- * block) and each sent mail's (a view into `mailBytes`).
+ * Validates a batch in its wire form (`packBatch`): its shape; its `records` (JSON, then
+ * BatchRecordsSchema); its timeline and packet blocks (each record within the bounds of its
+ * schema, the frames exactly as long as the packets' capturedLength together); then what one
+ * schema cannot say - `mailBytes` exactly as long as the mails' rawLength together, the raw bytes
+ * of the batch within `maxBatchBytes`, frame numbers and (session, seq) / (session, index) keys
+ * once each. The value returned has each packet's `raw` (a view into the block) and each sent
+ * mail's (a view into `mailBytes`).
  */
 export function validateBatch(value: unknown): Validation<BatchPayload> {
   const shape = checkBatchShape(value);
@@ -570,10 +507,10 @@ export function validateBatch(value: unknown): Validation<BatchPayload> {
   if (!recordsShape.ok) return recordsShape;
   const { sessions } = recordsShape.value;
   const wireMails = recordsShape.value.mails;
-  const decodedTimeline = decodeTimelineBlock(wire.timeline, TIMELINE_LIMITS);
+  const decodedTimeline = decodeTimelineBlock(wire.timeline);
   if (!decodedTimeline.ok) return fail(decodedTimeline.error);
   const timeline = decodedTimeline.entries;
-  const decoded = decodePacketBlock(wire.packets, PACKET_LIMITS);
+  const decoded = decodePacketBlock(wire.packets);
   if (!decoded.ok) return fail(decoded.error);
   const packets = decoded.packets;
   let bytes = 0;

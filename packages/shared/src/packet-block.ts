@@ -20,12 +20,12 @@
  * nothing out of bounds and allocates nothing in proportion to a count it has not checked against
  * the block's size. Each decoded packet's `raw` is a view into the block.
  */
+import { AGENT_PROTOCOL_LIMITS as L } from './agent-limits.ts';
 import type { BatchPacket } from './agent-protocol.ts';
-import { BLOCK_HEADER_BYTES, StringTable, checkText, openBlock } from './block-strings.ts';
+import { BLOCK_HEADER_BYTES, StringTable, checkText, isMicros, isU32, openBlock } from './binary-block.ts';
 
 const MAGIC = 0x3150534d; // "MSP1" read little-endian
-const HEADER = BLOCK_HEADER_BYTES;
-/** Fixed bytes per record; the offsets are in `writeRecord` / `decodePacketBlock`. */
+/** Fixed bytes per record; the offsets are in `encodePacketBlock` / `decodePacketBlock`. */
 const RECORD = 64;
 
 /** Bits of a record's `present` field: which optional fields it has. */
@@ -40,33 +40,22 @@ const HAS_DIR = 128;
 const DIR_SERVER = 256;
 const KNOWN_BITS = 511;
 
-/** The bounds a decoded record must keep (the batch schema's, given by agent-protocol.ts). */
-export interface PacketBlockLimits {
-  readonly maxPackets: number;
-  readonly maxFrameBytes: number;
-  readonly maxAddressChars: number;
-  readonly maxLineChars: number;
-  readonly maxProtocolChars: number;
-  readonly maxTcpAnalysis: number;
-  readonly maxTcpAnalysisChars: number;
-}
-
 /** A packet record as the engine makes it (its PacketRecord): the fields of a BatchPacket but its frame's. */
 export type EnginePacketFields = Omit<BatchPacket, 'type' | 'linkType' | 'raw' | 'capturedLength' | 'tcpAnalysis'> & { readonly tcpAnalysis?: readonly string[] | undefined };
 
 /**
  * The BatchPacket of an engine packet record and its frame (`raw`, at most the protocol's frame
- * size: `capturedLength` is its length; `tcpAnalysis` cut to `maxTcpAnalysis` items). Every field
+ * size: `capturedLength` is its length; `tcpAnalysis` cut to the protocol's maxTcpAnalysis). Every field
  * is named, in one order, undefined where the engine gave none: records made by spreading the
  * engine's were ~5x slower to encode (0.55 against 5.9 µs a packet), as V8 did not give them one
  * fast shape.
  */
-export function batchPacket(e: EnginePacketFields, linkType: number, raw: Uint8Array, maxTcpAnalysis = 8): BatchPacket {
+export function batchPacket(e: EnginePacketFields, linkType: number, raw: Uint8Array): BatchPacket {
   const a = e.tcpAnalysis;
   return {
     type: 'packet', no: e.no, ts: e.ts, src: e.src, dst: e.dst, srcPort: e.srcPort, dstPort: e.dstPort, protocol: e.protocol, length: e.length,
     capturedLength: raw.byteLength, tcpFlags: e.tcpFlags, seq: e.seq, ack: e.ack, payloadLength: e.payloadLength, info: e.info,
-    sessionId: e.sessionId, dir: e.dir, tcpAnalysis: a === undefined ? undefined : a.slice(0, maxTcpAnalysis), linkType, raw,
+    sessionId: e.sessionId, dir: e.dir, tcpAnalysis: a === undefined ? undefined : a.slice(0, L.maxTcpAnalysis), linkType, raw,
   };
 }
 
@@ -91,12 +80,12 @@ export function encodePacketBlock(packets: readonly BatchPacket[]): Uint8Array {
     }
     frameBytes += p.raw.byteLength;
   }
-  const out = new Uint8Array(HEADER + table.bound + packets.length * RECORD + analysis * 4 + frameBytes);
+  const out = new Uint8Array(BLOCK_HEADER_BYTES + table.bound + packets.length * RECORD + analysis * 4 + frameBytes);
   const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
   view.setUint32(0, MAGIC, true);
   view.setUint32(4, packets.length, true);
   view.setUint32(8, table.strings.length, true);
-  let at = table.write(out, view, HEADER);
+  let at = table.write(out, view, BLOCK_HEADER_BYTES);
   for (const p of packets) {
     let present = 0;
     if (p.srcPort !== undefined) present |= HAS_SRC_PORT;
@@ -141,7 +130,7 @@ export function encodePacketBlock(packets: readonly BatchPacket[]): Uint8Array {
 
 /**
  * At most how many bytes `p` adds to a block: its record, its frame, and its texts as if none were
- * shared. A batch builder that keeps the sum within a bound keeps the block within it.
+ * shared. A block of packets whose bounds add up to N has at most N + BLOCK_HEADER_BYTES.
  */
 export function packetBlockBound(p: BatchPacket): number {
   let n = RECORD + p.raw.byteLength + 16 + 3 * (p.src.length + p.dst.length + p.protocol.length + p.info.length);
@@ -149,26 +138,22 @@ export function packetBlockBound(p: BatchPacket): number {
   return n;
 }
 
-/** Bytes of a block's header: a block holding packets whose `packetBlockBound` add up to N has at most N + this. */
-export const PACKET_BLOCK_HEADER_BYTES = HEADER;
-
 export type PacketBlockResult = { readonly ok: true; readonly packets: BatchPacket[] } | { readonly ok: false; readonly error: string };
 
 /**
- * The packets of a block made by `encodePacketBlock`, checked against `limits`; errors name the
- * packet (`packets/3/srcPort: ...`) or the part of the block at fault.
+ * The packets of a block made by `encodePacketBlock`, checked against the protocol's bounds;
+ * errors name the packet (`packets/3/srcPort: ...`) or the part of the block at fault.
  */
-export function decodePacketBlock(block: Uint8Array, limits: PacketBlockLimits): PacketBlockResult {
+export function decodePacketBlock(block: Uint8Array): PacketBlockResult {
   // Errors of one record name it (`packets/3/srcPort: ...`); the others, the block.
   const fail = (error: string): PacketBlockResult => ({ ok: false, error: error.startsWith('packets/') ? error : `packets: ${error}` });
-  const opened = openBlock(block, { magic: MAGIC, name: 'packet', records: 'packets', maxRecords: limits.maxPackets, stringsPerRecord: 4 + limits.maxTcpAnalysis, recordBytes: RECORD });
+  const opened = openBlock(block, { magic: MAGIC, name: 'packet', records: 'packets', maxRecords: L.maxBatchPackets, stringsPerRecord: 4 + L.maxTcpAnalysis, recordBytes: RECORD });
   if (!opened.ok) return fail(opened.error);
   const { view, count, strings } = opened;
   const size = block.byteLength;
   let at = opened.at;
   const text = (i: number, field: string, index: number, max: number): string => checkText(strings, `packets/${i}/${field}`, index, max);
   const packets = new Array<BatchPacket>(count);
-  const lengths = new Array<number>(count);
   let frameTotal = 0;
   for (let i = 0; i < count; i++) {
     if (at + RECORD > size) return fail(`packet ${i} runs past the end of the block`);
@@ -183,14 +168,14 @@ export function decodePacketBlock(block: Uint8Array, limits: PacketBlockLimits):
     const present = view.getUint16(at + 60, true);
     const analysisCount = view.getUint16(at + 62, true);
     if (no < 1 || no > 0x7fffffff) return fail(`packets/${i}/no: must be from 1 to 2147483647 (is ${no})`);
-    if (!Number.isSafeInteger(ts) || ts < 0) return fail(`packets/${i}/ts: must be a whole number of µs from 0 to 2^53 - 1 (is ${ts})`);
+    if (!isMicros(ts)) return fail(`packets/${i}/ts: must be a whole number of µs from 0 to 2^53 - 1 (is ${ts})`);
     if (length > 0x7fffffff) return fail(`packets/${i}/length: must be at most 2147483647 (is ${length})`);
-    if (capturedLength > limits.maxFrameBytes) return fail(`packets/${i}/capturedLength: must be at most ${limits.maxFrameBytes} (is ${capturedLength})`);
+    if (capturedLength > L.maxFrameBytes) return fail(`packets/${i}/capturedLength: must be at most ${L.maxFrameBytes} (is ${capturedLength})`);
     if ((present & ~KNOWN_BITS) !== 0) return fail(`packets/${i}: unknown fields (flags 0x${present.toString(16)})`);
     if ((present & DIR_SERVER) !== 0 && (present & HAS_DIR) === 0) return fail(`packets/${i}/dir: a direction flag without a direction`);
     const bad =
-      text(i, 'src', src, limits.maxAddressChars) || text(i, 'dst', dst, limits.maxAddressChars) ||
-      text(i, 'protocol', protocol, limits.maxProtocolChars) || text(i, 'info', info, limits.maxLineChars);
+      text(i, 'src', src, L.maxAddressChars) || text(i, 'dst', dst, L.maxAddressChars) ||
+      text(i, 'protocol', protocol, L.maxProtocolChars) || text(i, 'info', info, L.maxLineChars);
     if (bad !== '') return fail(bad);
     const p: BatchPacket = {
       type: 'packet', no, ts, src: strings[src]!, dst: strings[dst]!, protocol: strings[protocol]!, length, capturedLength,
@@ -218,38 +203,37 @@ export function decodePacketBlock(block: Uint8Array, limits: PacketBlockLimits):
     if ((present & HAS_DIR) !== 0) p.dir = (present & DIR_SERVER) !== 0 ? 'server' : 'client';
     at += RECORD;
     if (analysisCount > 0) {
-      if (analysisCount > limits.maxTcpAnalysis) return fail(`packets/${i}/tcpAnalysis: at most ${limits.maxTcpAnalysis} items (has ${analysisCount})`);
+      if (analysisCount > L.maxTcpAnalysis) return fail(`packets/${i}/tcpAnalysis: at most ${L.maxTcpAnalysis} items (has ${analysisCount})`);
       if (at + 4 * analysisCount > size) return fail(`packet ${i} runs past the end of the block`);
       const items: string[] = [];
       for (let k = 0; k < analysisCount; k++, at += 4) {
         const j = view.getUint32(at, true);
-        const e = text(i, `tcpAnalysis/${k}`, j, limits.maxTcpAnalysisChars);
+        const e = text(i, `tcpAnalysis/${k}`, j, L.maxTcpAnalysisChars);
         if (e !== '') return fail(e);
         items.push(strings[j]!);
       }
       p.tcpAnalysis = items;
     }
     packets[i] = p;
-    lengths[i] = capturedLength;
     frameTotal += capturedLength;
   }
   if (frameTotal !== size - at) return fail(`the frames take ${size - at} bytes but the packets' capturedLength add up to ${frameTotal}`);
-  for (let i = 0; i < count; i++) {
-    const n = lengths[i]!;
-    packets[i]!.raw = new Uint8Array(block.buffer, block.byteOffset + at, n);
-    at += n;
+  for (const p of packets) {
+    p.raw = new Uint8Array(block.buffer, block.byteOffset + at, p.capturedLength);
+    at += p.capturedLength;
   }
   return { ok: true, packets };
 }
 
 const EMPTY = new Uint8Array(0);
 
-const isU16 = (v: number | undefined): boolean => v === undefined || (v & 0xffff) === v;
-const isU32 = (v: number | undefined): boolean => v === undefined || v >>> 0 === v;
+/** An optional field that is absent, or fits in a u16 / u32 field. */
+const u16 = (v: number | undefined): boolean => v === undefined || (v & 0xffff) === v;
+const u32 = (v: number | undefined): boolean => v === undefined || isU32(v);
 
 function checkEncodable(p: BatchPacket): void {
-  const ok = isU32(p.no) && Number.isSafeInteger(p.ts) && p.ts >= 0 && isU32(p.length) && isU32(p.capturedLength) && p.capturedLength === p.raw.byteLength &&
-    isU32(p.seq) && isU32(p.ack) && isU32(p.payloadLength) && isU32(p.sessionId) &&
-    isU16(p.srcPort) && isU16(p.dstPort) && isU16(p.tcpFlags) && isU16(p.linkType) && (p.tcpAnalysis?.length ?? 0) <= 0xffff;
+  const ok = isU32(p.no) && isMicros(p.ts) && isU32(p.length) && isU32(p.capturedLength) && p.capturedLength === p.raw.byteLength &&
+    u32(p.seq) && u32(p.ack) && u32(p.payloadLength) && u32(p.sessionId) &&
+    u16(p.srcPort) && u16(p.dstPort) && u16(p.tcpFlags) && u16(p.linkType) && (p.tcpAnalysis?.length ?? 0) <= 0xffff;
   if (!ok) throw new RangeError(`packet ${p.no}: a field out of the range the packet block can hold (or capturedLength ${p.capturedLength} is not the frame's ${p.raw.byteLength} bytes)`);
 }

@@ -6,22 +6,20 @@
  * Layout, integers little-endian:
  *
  *     u32 magic "MST1"   u32 entry count   u32 string count
- *     strings:  the table of block-strings.ts (verbs, arguments, auth texts)
+ *     strings:  the table of binary-block.ts (verbs, arguments, auth texts)
  *     entries:  per entry, 40 bytes (offsets in `encodeTimelineBlock`), then its frame numbers
  *               (u32 each), then the string indices of its auth user and password when it has them
  *
  * `decodeTimelineBlock` checks everything BatchTimelineSchema says, reads nothing out of bounds and
  * allocates nothing for a count the block cannot hold.
  */
+import { AGENT_PROTOCOL_LIMITS as L, TIMELINE_KINDS as KINDS } from './agent-limits.ts';
 import type { BatchTimelineEntry } from './agent-protocol.ts';
-import { BLOCK_HEADER_BYTES, StringTable, checkText, openBlock } from './block-strings.ts';
+import { BLOCK_HEADER_BYTES, StringTable, checkText, isMicros, isU32, openBlock } from './binary-block.ts';
 
 const MAGIC = 0x3154534d; // "MST1" read little-endian
-const HEADER = BLOCK_HEADER_BYTES;
 const RECORD = 40;
 
-/** The timeline kinds, by their code in a record (agent-protocol.ts's TIMELINE_KINDS). */
-const KINDS = ['tcp', 'command', 'reply', 'data', 'auth', 'tls', 'anomaly'] as const;
 /** A kind the decoder refuses: what the encoder writes for a kind it does not know, so that the API says why. */
 const UNKNOWN_KIND = 0xff;
 
@@ -33,14 +31,6 @@ const AUTH_PASSWORD = 16;
 const AUTH_SUCCESS_KNOWN = 32;
 const AUTH_SUCCEEDED = 64;
 const KNOWN_FLAGS = 127;
-
-export interface TimelineBlockLimits {
-  readonly maxEntries: number;
-  readonly maxFramesPerEntry: number;
-  readonly maxLineChars: number;
-  readonly maxArgChars: number;
-  readonly maxMechanismChars: number;
-}
 
 /**
  * `entries` as one block. A value its field cannot hold throws a RangeError (the engine never
@@ -62,12 +52,12 @@ export function encodeTimelineBlock(entries: readonly BatchTimelineEntry[]): Uin
       extra += 8;
     }
   }
-  const out = new Uint8Array(HEADER + table.bound + entries.length * RECORD + extra);
+  const out = new Uint8Array(BLOCK_HEADER_BYTES + table.bound + entries.length * RECORD + extra);
   const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
   view.setUint32(0, MAGIC, true);
   view.setUint32(4, entries.length, true);
   view.setUint32(8, table.strings.length, true);
-  let at = table.write(out, view, HEADER);
+  let at = table.write(out, view, BLOCK_HEADER_BYTES);
   for (const t of entries) {
     const auth = t.auth;
     let flags = t.dir === 'server' ? DIR_SERVER : 0;
@@ -115,10 +105,13 @@ export function timelineBlockBound(t: BatchTimelineEntry): number {
 
 export type TimelineBlockResult = { readonly ok: true; readonly entries: BatchTimelineEntry[] } | { readonly ok: false; readonly error: string };
 
-/** The entries of a block made by `encodeTimelineBlock`, checked against `limits`; errors name the entry (`timeline/3/kind: ...`) or the block. */
-export function decodeTimelineBlock(block: Uint8Array, limits: TimelineBlockLimits): TimelineBlockResult {
+/**
+ * The entries of a block made by `encodeTimelineBlock`, checked against the protocol's bounds;
+ * errors name the entry (`timeline/3/kind: ...`) or the part of the block at fault.
+ */
+export function decodeTimelineBlock(block: Uint8Array): TimelineBlockResult {
   const fail = (error: string): TimelineBlockResult => ({ ok: false, error: error.startsWith('timeline/') ? error : `timeline: ${error}` });
-  const opened = openBlock(block, { magic: MAGIC, name: 'timeline', records: 'entries', maxRecords: limits.maxEntries, stringsPerRecord: 5, recordBytes: RECORD });
+  const opened = openBlock(block, { magic: MAGIC, name: 'timeline', records: 'entries', maxRecords: L.maxBatchTimeline, stringsPerRecord: 5, recordBytes: RECORD });
   if (!opened.ok) return fail(opened.error);
   const { view, count, strings } = opened;
   const size = block.byteLength;
@@ -144,8 +137,8 @@ export function decodeTimelineBlock(block: Uint8Array, limits: TimelineBlockLimi
     if ((flags & ~KNOWN_FLAGS) !== 0) return fail(`timeline/${i}: unknown fields (flags 0x${flags.toString(16)})`);
     if ((flags & HAS_AUTH) === 0 && (flags & (AUTH_USER | AUTH_PASSWORD | AUTH_SUCCESS_KNOWN | AUTH_SUCCEEDED)) !== 0) return fail(`timeline/${i}/auth: auth flags without auth`);
     if ((flags & AUTH_SUCCEEDED) !== 0 && (flags & AUTH_SUCCESS_KNOWN) === 0) return fail(`timeline/${i}/auth/success: a value without the field`);
-    if (frameCount > limits.maxFramesPerEntry) return fail(`timeline/${i}/frames: at most ${limits.maxFramesPerEntry} items (has ${frameCount})`);
-    const bad = text(i, 'verb', verb, limits.maxLineChars) || text(i, 'arg', arg, limits.maxArgChars);
+    if (frameCount > L.maxFramesPerUnit) return fail(`timeline/${i}/frames: at most ${L.maxFramesPerUnit} items (has ${frameCount})`);
+    const bad = text(i, 'verb', verb, L.maxLineChars) || text(i, 'arg', arg, L.maxArgChars);
     if (bad !== '') return fail(bad);
     at += RECORD;
     const tail = 4 * frameCount + ((flags & AUTH_USER) !== 0 ? 4 : 0) + ((flags & AUTH_PASSWORD) !== 0 ? 4 : 0);
@@ -164,7 +157,7 @@ export function decodeTimelineBlock(block: Uint8Array, limits: TimelineBlockLimi
       e.latencyUs = latencyUs;
     }
     if ((flags & HAS_AUTH) !== 0) {
-      const m = text(i, 'auth/mechanism', mechanism, limits.maxMechanismChars);
+      const m = text(i, 'auth/mechanism', mechanism, L.maxMechanismChars);
       if (m !== '') return fail(m);
       const auth: NonNullable<BatchTimelineEntry['auth']> = { mechanism: strings[mechanism]! };
       // The user's and the password's string indices follow the frames, in that order.
@@ -172,7 +165,7 @@ export function decodeTimelineBlock(block: Uint8Array, limits: TimelineBlockLimi
         if ((flags & flag) === 0) continue;
         const index = view.getUint32(at, true);
         at += 4;
-        const err = text(i, `auth/${field}`, index, limits.maxLineChars);
+        const err = text(i, `auth/${field}`, index, L.maxLineChars);
         if (err !== '') return fail(err);
         auth[field] = strings[index]!;
       }
@@ -184,6 +177,3 @@ export function decodeTimelineBlock(block: Uint8Array, limits: TimelineBlockLimi
   if (at !== size) return fail(`${size - at} bytes left over after the entries`);
   return { ok: true, entries };
 }
-
-const isU32 = (v: number): boolean => v >>> 0 === v;
-const isMicros = (v: number): boolean => Number.isSafeInteger(v) && v >= 0;

@@ -2,11 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { BatchPacket } from '../src/agent-protocol.ts';
 import { batchPacket, decodePacketBlock, encodePacketBlock, packetBlockBound } from '../src/packet-block.ts';
-import type { PacketBlockLimits } from '../src/packet-block.ts';
 
-const LIMITS: PacketBlockLimits = {
-  maxPackets: 5000, maxFrameBytes: 262_144, maxAddressChars: 64, maxLineChars: 20_000, maxProtocolChars: 32, maxTcpAnalysis: 8, maxTcpAnalysisChars: 32,
-};
 const RECORD = 64;
 
 function packet(over: Partial<BatchPacket> = {}): BatchPacket {
@@ -31,7 +27,7 @@ test('a block gives back every field of every packet, optional ones absent where
     packet({ no: 4, ts: Number.MAX_SAFE_INTEGER, info: `S: 250 Grüße ✉ ${'x'.repeat(200)} 𝄞`, protocol: 'POP3', raw: new Uint8Array(0), linkType: 0xffff }),
     packet({ no: 0x7fffffff, tcpAnalysis: [] }),
   ];
-  const r = decodePacketBlock(encodePacketBlock(packets), LIMITS);
+  const r = decodePacketBlock(encodePacketBlock(packets));
   assert.ok(r.ok, r.ok ? '' : r.error);
   const expected = packets.map((p) => ({ ...p, raw: [...p.raw] }));
   // An empty tcpAnalysis travels as none.
@@ -40,13 +36,13 @@ test('a block gives back every field of every packet, optional ones absent where
   assert.equal(r.packets[1]!.srcPort, undefined);
   assert.equal('sessionId' in r.packets[1]!, false);
   // The same from a Buffer, as socket.io delivers the block (its texts take another path).
-  const fromBuffer = decodePacketBlock(Buffer.from(encodePacketBlock(packets)), LIMITS);
+  const fromBuffer = decodePacketBlock(Buffer.from(encodePacketBlock(packets)));
   assert.ok(fromBuffer.ok);
   assert.deepEqual(fromBuffer.packets.map((p) => ({ ...p, raw: [...p.raw] })), expected);
 });
 
 test('an empty block holds no packets; repeated texts are stored once', () => {
-  const empty = decodePacketBlock(encodePacketBlock([]), LIMITS);
+  const empty = decodePacketBlock(encodePacketBlock([]));
   assert.deepEqual(empty, { ok: true, packets: [] });
   const one = encodePacketBlock([packet()]).byteLength;
   const hundred = encodePacketBlock(Array.from({ length: 100 }, (_, i) => packet({ no: i + 1 }))).byteLength;
@@ -101,13 +97,13 @@ test('refusals name the packet and field, or the part of the block at fault', ()
     ['frames left over', new Uint8Array([...good, 0]), /^packets: the frames take 9 bytes but the packets' capturedLength add up to 8/],
   ];
   for (const [name, block, expected] of cases) {
-    const r = decodePacketBlock(block, LIMITS);
+    const r = decodePacketBlock(block);
     assert.equal(r.ok, false, name);
     assert.match(r.ok ? '' : r.error, expected, name);
   }
   // Texts past their field's limit (the limit counts characters, as the schema does).
   const long = (over: Partial<BatchPacket>, re: RegExp): void => {
-    const r = decodePacketBlock(encodePacketBlock([packet(over)]), LIMITS);
+    const r = decodePacketBlock(encodePacketBlock([packet(over)]));
     assert.match(r.ok ? 'accepted' : r.error, re);
   };
   long({ src: 'a'.repeat(65) }, /^packets\/0\/src: must be at most 64 characters \(has 65\)/);
@@ -121,10 +117,10 @@ test('bytes that are not UTF-8 decode to U+FFFD, not to an error or to other tex
   // The strings come first: "192.0.2.10", "198.51.100.25", "SMTP", then "AB".
   const at = block.indexOf(0x41);
   block[at] = 0xff;
-  const r = decodePacketBlock(block, LIMITS);
+  const r = decodePacketBlock(block);
   assert.ok(r.ok);
   assert.equal(r.packets[0]!.info, '\ufffdB');
-  const b = decodePacketBlock(Buffer.from(block), LIMITS);
+  const b = decodePacketBlock(Buffer.from(block));
   assert.equal(b.ok && b.packets[0]!.info, '\ufffdB');
 });
 
@@ -132,7 +128,7 @@ test('no truncation and no byte changed makes the decoder throw or read past the
   const block = encodePacketBlock([packet(), packet({ no: 2, tcpAnalysis: ['retransmission'], info: 'ü'.repeat(80) }), packet({ no: 3, raw: new Uint8Array(40) })]);
   let refused = 0;
   for (let n = 0; n < block.byteLength; n++) {
-    const r = decodePacketBlock(block.subarray(0, n), LIMITS);
+    const r = decodePacketBlock(block.subarray(0, n));
     if (!r.ok) refused++;
   }
   // Every strict prefix is refused: the block says exactly how long it is.
@@ -142,7 +138,7 @@ test('no truncation and no byte changed makes the decoder throw or read past the
   for (let k = 0; k < 3000; k++) {
     const b = block.slice();
     for (let f = 0; f < 1 + Math.floor(rand() * 4); f++) b[Math.floor(rand() * b.byteLength)] = Math.floor(rand() * 256);
-    const r = decodePacketBlock(b, LIMITS);
+    const r = decodePacketBlock(b);
     if (r.ok) for (const p of r.packets) assert.ok(p.raw.byteOffset + p.raw.byteLength <= b.byteOffset + b.byteLength);
   }
 });
@@ -156,7 +152,7 @@ test('batchPacket: every field named in one order, capturedLength from the frame
   const bare = batchPacket({ no: 2, ts: 0, src: '', dst: '', protocol: 'ARP', length: 42, info: 'ARP' }, 1, new Uint8Array(3));
   assert.deepEqual(Object.keys(bare), Object.keys(p), 'the same keys whatever the engine gave');
   assert.equal(bare.srcPort, undefined);
-  const r = decodePacketBlock(encodePacketBlock([p, bare]), LIMITS);
+  const r = decodePacketBlock(encodePacketBlock([p, bare]));
   assert.ok(r.ok, r.ok ? '' : r.error);
   assert.equal('srcPort' in r.packets[1]!, false);
 });

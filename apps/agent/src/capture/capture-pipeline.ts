@@ -33,12 +33,12 @@ export const DEFAULT_FLUSH_MS = 100;
 
 /**
  * How long the open batch may stay open while earlier batches wait in the spool (being sent, or
- * the API away). Closing a small batch every 100 ms whatever the sender is doing made the agent
- * send one small batch per round trip to the API: at ~700 sessions/s each round trip took longer
- * than 100 ms, and the queue, and the capture-to-stored latency, grew for as long as the load
- * lasted. Held open, the batch grows while the one before is being stored, and leaves as one
- * (up to its size limits) as soon as the spool is empty. The bound keeps records from waiting in
- * memory, rather than on disk, for long while the API is away.
+ * the API away). Closing a batch every DEFAULT_FLUSH_MS whatever the sender is doing queues small
+ * batches behind the one being stored, each a round trip of its own; held open, the batch grows
+ * while the one before is stored and leaves as one (up to its size limits) once the spool is
+ * empty. bench:live showed no latency change from this alone (the bench's limit was elsewhere);
+ * the bound keeps records from waiting in memory, rather than on disk, for long while the API is
+ * away.
  */
 export const MAX_HOLD_MS = 1000;
 

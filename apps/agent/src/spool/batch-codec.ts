@@ -40,8 +40,7 @@ export function encodeBatch(batch: BatchPayload): Buffer {
 export function decodeWire(file: Buffer): WireBatchPayload {
   if (file.byteLength >= 8 && file.subarray(0, 4).equals(MAGIC_V1)) return packBatch(decodeV1(file));
   if (file.byteLength < HEAD || !file.subarray(0, 4).equals(MAGIC)) throw new Error('not a spooled batch');
-  const lengths = [file.readUInt32LE(4), file.readUInt32LE(8), file.readUInt32LE(12), file.readUInt32LE(16)] as const;
-  const [jsonLen, recordsLen, timelineLen, blockLen] = lengths;
+  const [jsonLen, recordsLen, timelineLen, blockLen] = [4, 8, 12, 16].map((at) => file.readUInt32LE(at)) as [number, number, number, number];
   if (HEAD + jsonLen + recordsLen + timelineLen + blockLen > file.byteLength) throw new Error('spooled batch cut short');
   const ids = JSON.parse(file.toString('utf8', HEAD, HEAD + jsonLen)) as Pick<WireBatchPayload, 'captureId' | 'batchId' | 'seq'>;
   let at = HEAD + jsonLen;
@@ -50,6 +49,16 @@ export function decodeWire(file: Buffer): WireBatchPayload {
   const timeline = part(timelineLen);
   const packets = part(blockLen);
   return { captureId: ids.captureId, batchId: ids.batchId, seq: ids.seq, packets, timeline, records, mailBytes: file.subarray(at) };
+}
+
+/**
+ * The capture id at the start of a spooled batch's JSON, from the first bytes of its file (undefined
+ * when they do not show it: not a batch, or one whose JSON does not start with it).
+ */
+export function captureIdOfHead(head: Buffer): string | undefined {
+  const at = head.subarray(0, 4).equals(MAGIC_V1) ? 8 : HEAD;
+  const m = /^\{"captureId":"([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})"/.exec(head.toString('utf8', at));
+  return m === null ? undefined : m[1]!.toLowerCase();
 }
 
 /** A spooled batch with its records (each packet and mail with its bytes); throws like `decodeWire`, or on a batch that does not validate. */

@@ -26,7 +26,7 @@
 import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, unlink, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BatchPayload, WireBatchPayload } from '@mailscope/shared/agent-protocol';
-import { batchRecords, decodeBatch, decodeWire, encodeBatch } from './batch-codec.ts';
+import { batchRecords, captureIdOfHead, decodeBatch, decodeWire, encodeBatch } from './batch-codec.ts';
 
 /** 1 GiB: several minutes of a busy mail relay's traffic, raw frames included. */
 export const DEFAULT_SPOOL_MAX_BYTES = 1024 * 1024 * 1024;
@@ -189,9 +189,8 @@ function captureIdOf(file: string): string | undefined {
     fd = openSync(file, 'r');
     const head = Buffer.alloc(512);
     const n = readSync(fd, head, 0, head.byteLength, 0);
-    // MSB2's JSON starts at byte 20, MSB1's at 8.
-    const m = /^\{"captureId":"([0-9a-fA-F-]{36})"/.exec(head.toString('utf8', head.subarray(0, 4).toString('latin1') === 'MSB1' ? 8 : 20, n));
-    if (m !== null && UUID.test(m[1]!)) return m[1]!.toLowerCase();
+    const id = captureIdOfHead(head.subarray(0, n));
+    if (id !== undefined) return id;
     // Not first in the JSON (a batch written by another encoder): read it whole.
     return decodeWire(readFileSync(file)).captureId.toLowerCase();
   } catch {

@@ -4,6 +4,7 @@
  * updates), the ingest service both feed, and the upload routes under /api.
  */
 import { join } from 'node:path';
+import { AGENT_PROTOCOL_LIMITS } from '@mailscope/shared';
 import type { Server } from 'socket.io';
 import { authenticateCookieHeader } from '../auth/login-sessions.ts';
 import { IngestService } from '../ingest/ingest-service.ts';
@@ -17,11 +18,11 @@ import { UiGateway } from './ui-gateway.ts';
 import type { UiNamespace } from './ui-gateway.ts';
 
 /**
- * Largest socket.io message: a batch's JSON part or one of its two binary parts (the packet block
- * and `mailBytes`, each at most AGENT_PROTOCOL_LIMITS.maxBatchBytes, the block plus its 12-byte
- * header). api-server.ts passes it as `maxHttpBufferSize`.
+ * Largest socket.io message: one of an agent batch's binary parts (each at most
+ * AGENT_PROTOCOL_LIMITS.maxBatchBytes, a block plus its 12-byte header), with room for the framing.
+ * api-server.ts passes it as `maxHttpBufferSize`.
  */
-export const SOCKET_MAX_MESSAGE_BYTES = 64 * 1024 * 1024 + 1024;
+export const SOCKET_MAX_MESSAGE_BYTES = AGENT_PROTOCOL_LIMITS.maxBatchBytes + 1024;
 
 export interface AttachedGateway extends Gateway {
   readonly agents: AgentGateway;

@@ -10,7 +10,7 @@ import { rm } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
 import type { Database } from '@mailscope/db';
 import type { UiUploadProgress } from '@mailscope/shared';
-import { packBatch, validateBatch } from '@mailscope/shared';
+import { validateBatch } from '@mailscope/shared';
 import type { FastifyBaseLogger } from 'fastify';
 import type { IngestService } from '../ingest/ingest-service.ts';
 import type { MailSettingsCache } from '../ingest/settings-cache.ts';
@@ -97,7 +97,7 @@ export class UploadService {
     await this.opts.db.prisma.capture.update({ where: { id: captureId }, data: { status: 'analysing' } });
     job.progress.state = 'analysing';
     this.opts.broadcaster.emit('upload:progress', { ...job.progress });
-    const workerData: UploadWorkerData = { path: job.path, settings: { smtpPorts: settings.smtpPorts, pop3Ports: settings.pop3Ports, anyPort: settings.anyPort } };
+    const workerData: UploadWorkerData = { path: job.path, captureId, settings: { smtpPorts: settings.smtpPorts, pop3Ports: settings.pop3Ports, anyPort: settings.anyPort } };
     const worker = new Worker(WORKER_URL, { workerData });
     this.current = worker;
     let failure: string | undefined;
@@ -118,7 +118,7 @@ export class UploadService {
         if (msg.type === 'batch') {
           chain = chain.then(async () => {
             if (failure === undefined) {
-              const checked = validateBatch(packBatch({ captureId, ...msg.batch }));
+              const checked = validateBatch(msg.batch);
               if (!checked.ok) {
                 failure = `the engine produced a batch the store refuses: ${checked.error}`;
               } else {

@@ -14,9 +14,10 @@ import { Analyzer } from '@mailscope/protocols/analyzer';
 import { CaptureReader } from '@mailscope/protocols/capture-reader';
 import type { AnalyzerEvent, MailEvent } from '@mailscope/protocols/events';
 import { summarizeMail } from '@mailscope/protocols/mail-summary';
+import { packBatch } from '@mailscope/shared';
 import type { BatchMail, BatchPacket, BatchSessionEvent, BatchTimelineEntry } from '@mailscope/shared';
 import { batchPacket } from '@mailscope/shared/packet-block';
-import type { UploadWorkerData, WorkerToMain, MainToWorker, WorkerBatch } from './upload-messages.ts';
+import type { UploadWorkerData, WorkerToMain, MainToWorker } from './upload-messages.ts';
 
 const CHUNK_BYTES = 1024 * 1024;
 const MAX_BATCHES_IN_FLIGHT = 2;
@@ -108,14 +109,14 @@ class BatchBuilder {
       for (const m of b.mails) {
         // One at a time: concurrent parses would hold every parse's state at once.
         const summary = await summarizeMail(m.raw, { sha256 });
-        // A view into a larger block would be cloned with the whole block.
-        const raw = m.raw.byteLength === m.raw.buffer.byteLength ? m.raw : m.raw.slice();
-        mails.push({ ...m, raw, summary } as unknown as BatchMail);
+        mails.push({ ...m, summary } as unknown as BatchMail);
       }
-      const batch: WorkerBatch = { batchId: `upload-${this.seq}`, seq: this.seq, packets: b.packets, sessions: b.sessions, timeline: b.timeline, mails };
+      // Packed here rather than on the main thread, which only checks it (validateBatch): the
+      // encoding is off the API's event loop, and four binary parts are transferred instead of
+      // thousands of records cloned.
+      const batch = packBatch({ captureId: data.captureId, batchId: `upload-${this.seq}`, seq: this.seq, packets: b.packets, sessions: b.sessions, timeline: b.timeline, mails });
       this.seq++;
-      const transfer: ArrayBuffer[] = [];
-      for (const p of b.packets) transfer.push(p.raw.buffer as ArrayBuffer);
+      const transfer = [batch.packets, batch.timeline, batch.records, batch.mailBytes].map((part) => part.buffer as ArrayBuffer);
       while (inFlight >= MAX_BATCHES_IN_FLIGHT) await new Promise<void>((resolve) => (wake = resolve));
       inFlight++;
       post({ type: 'batch', batch, progress }, transfer);

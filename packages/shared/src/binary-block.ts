@@ -95,7 +95,7 @@ export function checkText(strings: readonly string[], field: string, index: numb
   return n > max ? `${field}: must be at most ${max} characters (has ${n})` : '';
 }
 
-export type StringTableRead = { readonly ok: true; readonly strings: string[]; readonly end: number } | { readonly ok: false; readonly error: string };
+type StringTableRead = { readonly ok: true; readonly strings: string[]; readonly end: number } | { readonly ok: false; readonly error: string };
 
 /**
  * Reads `count` strings from `at`. Refuses a count that the block cannot hold (each string takes
@@ -122,15 +122,19 @@ function readStringTable(block: Uint8Array, view: DataView, at: number, count: n
 /** UTF-8 bytes as text; bytes that are not UTF-8 become U+FFFD, as JSON text from a socket would. */
 function decodeText(block: Uint8Array, at: number, n: number): string {
   // ASCII, the usual case: checked byte by byte, then one latin1 slice where the block is a
-  // Buffer (as socket.io delivers it: native and cheap for short strings), else a char per byte.
+  // Buffer (as socket.io delivers it: native and cheap for short strings), else one
+  // String.fromCharCode of the bytes (a block transferred from a worker is a plain Uint8Array).
   if (n <= 256) {
     const end = at + n;
     for (let k = at; k < end; k++) if (block[k]! > 0x7f) return decoder.decode(block.subarray(at, end));
     const latin1 = (block as { latin1Slice?: (start: number, end: number) => string }).latin1Slice;
     if (latin1 !== undefined) return latin1.call(block, at, end);
-    let s = '';
-    for (let k = at; k < end; k++) s += String.fromCharCode(block[k]!);
-    return s;
+    return String.fromCharCode.apply(null, block.subarray(at, end) as unknown as number[]);
   }
   return decoder.decode(block.subarray(at, at + n));
 }
+
+/** A whole number that fits in a u32 field. */
+export const isU32 = (v: number): boolean => v >>> 0 === v;
+/** A time or duration in µs: a whole number from 0 to 2^53 - 1. */
+export const isMicros = (v: number): boolean => Number.isSafeInteger(v) && v >= 0;

@@ -1,4 +1,4 @@
-/** CPU time of a PostgreSQL server, for the benchmarks that print where the CPU went. */
+/** CPU time of processes, for the benchmarks that print where the CPU went. */
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 
@@ -46,3 +46,8 @@ export function postgresCpuSeconds(pgDir: string): number | null {
   return ticks / ticksPerSecond;
 }
 
+/** CPU seconds (user and system) of this process so far. */
+export function cpuSeconds(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+}
