@@ -16,9 +16,9 @@
  * capture ts of a session's last frame (cap: the time it reached JavaScript) to its
  * session:closed broadcast on /ui (emitted once the ingest stored it).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { fork } from 'node:child_process';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -26,7 +26,7 @@ import { openDatabase } from '@mailscope/db';
 import type { Database } from '@mailscope/db';
 import { startEmbeddedPostgres } from '@mailscope/db/embedded';
 import type { UiSessionClosed } from '@mailscope/shared';
-import { cpuSeconds, postgresCpuSeconds } from '../../api/bench/cpu-time.ts';
+import { cpuSeconds, machineTicks, postgresCpuSeconds } from '../../api/bench/cpu-time.ts';
 import { startApiServer } from '../../api/src/api-server.ts';
 import type { App } from '../../api/src/app.ts';
 import { ensureFirstAdmin } from '../../api/src/auth/admin-bootstrap.ts';
@@ -48,6 +48,12 @@ const { values } = parseArgs({
     'smtp-client': { type: 'string', default: 'raw' },
     /** Extra node options for the agent process, e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof'. */
     'agent-node-args': { type: 'string', default: '' },
+    /**
+     * Only the traffic, no agent, no API, no PostgreSQL: the loopback packets per second the
+     * generator itself reaches on this machine, the ceiling of what any agent could be shown to
+     * capture here.
+     */
+    'traffic-only': { type: 'boolean', default: false },
   },
 });
 const RATES = values.rates.split(',').map(Number).filter((n) => n > 0);
@@ -145,7 +151,37 @@ interface StepResult {
   cpuLine: string;
 }
 
+/** Packets the kernel passed over `lo` so far (each frame counted once, as it is received). */
+function loopbackPackets(): number {
+  return Number(readFileSync('/sys/class/net/lo/statistics/rx_packets', 'utf8'));
+}
+
+/** --traffic-only: the generator alone, per step its sessions/s, lo packets/s and where the CPU went. */
+async function trafficOnly(): Promise<void> {
+  const traffic = await startChild<TrafficRequest, TrafficMessage>('./live-traffic.ts', 'MAILSCOPE_BENCH_TRAFFIC',
+    { smtpPort: SMTP_PORT, pop3Port: POP3_PORT, concurrency: CONCURRENCY, pop3Share: POP3_SHARE, smtpClient: SMTP_CLIENT } satisfies TrafficConfig, { type: 'close' });
+  console.log(`mailscope live bench, traffic only (no capture, no agent, no API): steps ${RATES.join(', ')} sessions/s x ${SECONDS} s, concurrency <= ${CONCURRENCY}, POP3 share ${POP3_SHARE}, SMTP client ${SMTP_CLIENT}; ${availableParallelism()} cores`);
+  let best = 0;
+  for (const rate of RATES) {
+    const lo0 = loopbackPackets();
+    const m0 = machineTicks();
+    const m = await traffic.ask({ type: 'step', rate, seconds: SECONDS });
+    if (m.type !== 'done') throw new Error(`traffic step ${rate}/s: ${m.type === 'error' ? m.message : m.type}`);
+    const pps = (loopbackPackets() - lo0) / m.seconds;
+    const m1 = machineTicks();
+    best = Math.max(best, pps);
+    const ok = m.driven - m.failed;
+    console.log(
+      `step ${rate} sessions/s: ${ok} sessions in ${m.seconds.toFixed(1)} s = ${(ok / m.seconds).toFixed(0)}/s (${m.failed} failed, ${m.skipped} skipped at the concurrency bound) | ` +
+        `lo ${pps.toFixed(0)} packets/s, ${((loopbackPackets() - lo0) / Math.max(1, ok)).toFixed(1)} per session | ` +
+        `CPU cores: generator ${(m.cpuSeconds / m.seconds).toFixed(2)}, whole machine ${(((m1.busy - m0.busy) / (m1.total - m0.total)) * availableParallelism()).toFixed(2)} of ${availableParallelism()}`,
+    );
+  }
+  console.log(`peak: ${best.toFixed(0)} loopback packets/s of SMTP/POP3 sessions with nothing capturing (the agent target is ${TARGET_PPS})`);
+}
+
 async function main(): Promise<void> {
+  if (values['traffic-only']) return trafficOnly();
   const pgDir = tempDir('mailscope-bench-live-pg-');
   const pgServer = await startEmbeddedPostgres({ dataDir: pgDir });
   cleanups.push(() => pgServer.stop());

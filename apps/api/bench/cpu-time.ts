@@ -51,3 +51,12 @@ export function cpuSeconds(): number {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1e6;
 }
+
+/** CPU time of the whole machine so far, in clock ticks (/proc/stat): busy, waiting on the disk, and in all. */
+export function machineTicks(): { busy: number; iowait: number; total: number } {
+  // cpu  user nice system idle iowait irq softirq steal ...
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = fields.reduce((a, b) => a + b, 0);
+  const iowait = fields[4] ?? 0;
+  return { busy: total - fields[3]! - iowait, iowait, total };
+}
