@@ -2,7 +2,8 @@
  * The agent side of live-bench.ts, in a process of its own as in a deployment (`mailscope-agent
  * run`): the AgentRunner the CLI runs, connected to the bench's API (its log lines are not kept: the bench prints figures). Talks to
  * the parent over IPC: `ready` once it runs; on `stats` answers with the frames libpcap delivered
- * to its captures and its CPU seconds so far; on `close` shuts down (flushing what is spooled) and
+ * to its captures, the frames the kernel dropped (plus batches the spool refused: none unless it
+ * fills), and its CPU seconds so far; on `close` shuts down (flushing what is spooled) and
  * exits.
  */
 import { cpuSeconds } from '../../api/bench/cpu-time.ts';
@@ -20,7 +21,7 @@ export interface AgentConfig {
 export type AgentRequest = { readonly type: 'stats' } | { readonly type: 'close' };
 export type AgentMessage =
   | { readonly type: 'ready' }
-  | { readonly type: 'stats'; readonly received: number; readonly cpuSeconds: number };
+  | { readonly type: 'stats'; readonly received: number; readonly dropped: number; readonly cpuSeconds: number };
 
 const config = JSON.parse(process.env.MAILSCOPE_BENCH_AGENT ?? '{}') as AgentConfig;
 const runner = new AgentRunner({
@@ -34,8 +35,13 @@ const captures = (runner as unknown as { captures: Map<string, CapturePipeline> 
 process.on('message', (m: AgentRequest) => {
   if (m.type === 'stats') {
     let received = 0;
-    for (const c of captures.values()) received += c.status().received;
-    process.send?.({ type: 'stats', received, cpuSeconds: cpuSeconds() } satisfies AgentMessage);
+    let dropped = 0;
+    for (const c of captures.values()) {
+      const s = c.status();
+      received += s.received;
+      dropped += s.dropped;
+    }
+    process.send?.({ type: 'stats', received, dropped, cpuSeconds: cpuSeconds() } satisfies AgentMessage);
   }
   if (m.type === 'close') {
     void runner.shutdown(0).then(() => exited).finally(() => process.exit(0));

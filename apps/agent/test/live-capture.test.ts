@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -152,6 +153,41 @@ test('LiveCapture.setFilter with a filter that does not compile keeps the runnin
     });
     assert.equal(capture.filter, 'tcp port 2525');
     assert.equal(capture.linkType, 1);
+  } finally {
+    capture.close();
+  }
+});
+
+test('LiveCapture counts the frames the kernel dropped while the ring was full, and no more once the agent keeps up', async () => {
+  const port = 39_123;
+  const burst = 400;
+  const sendDatagrams = (n: number): string =>
+    `const s = require('node:dgram').createSocket('udp4'); let i = 0;
+     const next = () => { if (i++ === ${n}) return s.close(); s.send(Buffer.alloc(32, i & 255), ${port}, '127.0.0.1', next); }; next();`;
+  let delivered = 0;
+  // 1 MiB: on lo the ring's slots are 64 KiB each (see DEFAULT_BUFFER_BYTES), ~16 frames.
+  const capture = LiveCapture.open({ device: 'lo', filter: `udp dst port ${port}`, bufferBytes: 1024 * 1024, onFrame: () => void delivered++ });
+  try {
+    // The event loop stays blocked while a child process sends the burst: nothing reads the ring.
+    execFileSync(process.execPath, ['-e', sendDatagrams(burst)]);
+    await sleep(300);
+    const full = capture.stats();
+    assert.equal(full.received, delivered);
+    assert.ok(full.dropped !== null && full.dropped > 0, `drops counted, got ${full.dropped} with ${delivered} of ${burst} delivered`);
+    // On lo the kernel queues each frame twice, as sent and as received, and libpcap discards the
+    // sent copy; the kernel's drop counter (pcap_stats' too) counts whichever copy found the ring
+    // full. So each datagram is delivered or counted, and at most both copies are.
+    assert.ok(full.received + full.dropped >= burst && full.received + full.dropped <= 2 * burst,
+      `delivered ${full.received} + dropped ${full.dropped} accounts for the ${burst} datagrams`);
+
+    // With the loop free to read, a slower stream is delivered whole and adds no drop.
+    await new Promise<void>((resolve, reject) => {
+      execFile(process.execPath, ['-e', sendDatagrams(10)], (err) => (err === null ? resolve() : reject(err)));
+    });
+    await sleep(300);
+    const after = capture.stats();
+    assert.equal(after.dropped, full.dropped, 'no new drops');
+    assert.equal(after.received, full.received + 10);
   } finally {
     capture.close();
   }

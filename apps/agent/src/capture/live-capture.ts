@@ -11,7 +11,12 @@
  *   clock, never going backwards); on this machine that is 1-3 ms after the kernel saw it when
  *   idle. `origLen` is the captured length, or, for a frame cut by the snap length, the length
  *   its IP header announces.
- * - cap has no `pcap_stats`: `received` counts the frames delivered, `dropped` is null (unknown).
+ * - cap has no `pcap_stats`. `received` counts the frames delivered; `dropped` is read where
+ *   pcap_stats reads it on Linux, the kernel's counters of the handle's packet socket
+ *   (getsockopt PACKET_STATISTICS, native/packet-stats.c). The socket is the packet socket that
+ *   appeared among this process's descriptors while cap opened the handle (/proc/self/fd against
+ *   /proc/net/packet). Where that cannot be done (the addon not built, no /proc), `dropped` is
+ *   null: unknown, never a made-up 0.
  * - cap has no `pcap_setfilter` for an open handle: `setFilter` opens a second handle with the new
  *   filter, keeps the first one delivering for a short overlap, then closes it and drops the
  *   frames both handles saw (same bytes) from the second one, so nothing falls between the two.
@@ -19,6 +24,7 @@
  * - cap's snap length is fixed at 65,535 bytes; a smaller `snaplen` is applied by the size of
  *   the copy buffer.
  */
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
 import type { Frame } from '@mailscope/protocols/types';
@@ -157,7 +163,10 @@ export interface LiveCaptureOptions {
 export interface LiveCaptureStats {
   /** Frames libpcap delivered since open (a frame both handles saw during setFilter counts once). */
   readonly received: number;
-  /** Frames libpcap dropped; null: cap 0.2.1 does not expose pcap_stats. */
+  /**
+   * Frames the kernel dropped because the capture ring was full (the process did not read them
+   * in time) since open; null: unknown (see the file's comment).
+   */
   readonly dropped: number | null;
 }
 
@@ -181,6 +190,8 @@ interface OpenHandle {
   readonly cap: CapHandle;
   readonly buffer: Buffer;
   readonly linkType: number;
+  /** The handle's packet socket, whose kernel counters give the drops; undefined: not found. */
+  readonly socketFd: number | undefined;
 }
 
 /** µs since the epoch from a monotonic clock, never going backwards. */
@@ -195,6 +206,8 @@ function nowMicros(): number {
 export class LiveCapture {
   private frameNo = 0;
   private received = 0;
+  /** Kernel drops read so far (the kernel resets its counters on each read); null: unknown. */
+  private dropped: number | null = 0;
   private closed = false;
   private handle: OpenHandle;
   private filterText: string;
@@ -228,7 +241,16 @@ export class LiveCapture {
   }
 
   stats(): LiveCaptureStats {
-    return { received: this.received, dropped: null };
+    if (!this.closed) this.readDrops(this.handle);
+    return { received: this.received, dropped: this.dropped };
+  }
+
+  /** Adds what the kernel counted for `h` since the last read. */
+  private readDrops(h: OpenHandle): void {
+    if (this.dropped === null) return;
+    const read = h.socketFd === undefined ? null : readPacketStats(h.socketFd);
+    if (read === null) this.dropped = null;
+    else this.dropped += read.drops;
   }
 
   /**
@@ -266,6 +288,7 @@ export class LiveCapture {
     this.filterText = filter;
     await new Promise((done) => setTimeout(done, SWITCH_OVERLAP_MS));
     old.cap.removeAllListeners('packet');
+    this.readDrops(old);
     retire(old.cap);
     overlapping = false;
     for (const frame of held) {
@@ -283,6 +306,7 @@ export class LiveCapture {
   /** Stops capturing; frames libpcap had not delivered yet are discarded. Idempotent. */
   close(): void {
     if (this.closed) return;
+    this.readDrops(this.handle);
     this.closed = true;
     this.handle.cap.removeAllListeners('packet');
     retire(this.handle.cap);
@@ -294,8 +318,11 @@ export class LiveCapture {
     // and a small handle is all that stays behind when the filter does not compile.
     if (filter !== '') retire(openCap(this.options.device, filter, PROBE_BUFFER_BYTES, Buffer.alloc(64)).handle);
     const buffer = Buffer.alloc(snaplen);
+    const before = packetSockets();
     const { handle, linkName } = openCap(this.options.device, filter, this.options.bufferBytes ?? DEFAULT_BUFFER_BYTES, buffer);
-    const open: OpenHandle = { cap: handle, buffer, linkType: linkTypeNumber(linkName) };
+    const open: OpenHandle = { cap: handle, buffer, linkType: linkTypeNumber(linkName), socketFd: newPacketSocket(before, packetSockets()) };
+    // Counted from here: what the kernel counted before the handle was ours to read is not a drop.
+    if (open.socketFd !== undefined) readPacketStats(open.socketFd);
     handle.on('packet', (nbytes, truncated) => sink(this.copyFrame(open, nbytes, truncated)));
     return open;
   }
@@ -345,6 +372,54 @@ function openCap(device: string, filter: string, bufferBytes: number, buffer: Bu
   } catch (err) {
     failedHandles.push(handle);
     throw classifyCaptureError(err, { device, filter, phase: 'open' });
+  }
+}
+
+/** `fd:inode` of this process's packet sockets; null where /proc cannot tell. */
+function packetSockets(): Set<string> | null {
+  try {
+    const inodes = new Set(readFileSync('/proc/net/packet', 'utf8').split('\n').slice(1).map((line) => line.trim().split(/\s+/)[8]).filter((i) => i !== undefined && i !== ''));
+    const out = new Set<string>();
+    for (const fd of readdirSync('/proc/self/fd')) {
+      let target: string;
+      try {
+        target = readlinkSync(`/proc/self/fd/${fd}`);
+      } catch {
+        continue; // closed meanwhile (readdir's own descriptor)
+      }
+      const m = /^socket:\[(\d+)\]$/.exec(target);
+      if (m !== null && inodes.has(m[1]!)) out.add(`${fd}:${m[1]}`);
+    }
+    return out;
+  } catch {
+    return null;
+  }
+}
+
+/** The one packet socket that is in `after` and not in `before`; undefined when there is not exactly one. */
+function newPacketSocket(before: Set<string> | null, after: Set<string> | null): number | undefined {
+  if (before === null || after === null) return undefined;
+  const added = [...after].filter((s) => !before.has(s));
+  return added.length === 1 ? Number(added[0]!.split(':')[0]) : undefined;
+}
+
+type PacketStatsFn = (fd: number) => { packets: number; drops: number };
+let packetStatsFn: PacketStatsFn | null | undefined;
+
+/** The kernel's counters of packet socket `fd` since the last read (reading resets them); null: unreadable. */
+function readPacketStats(fd: number): { packets: number; drops: number } | null {
+  if (packetStatsFn === undefined) {
+    try {
+      packetStatsFn = (createRequire(import.meta.url)('../../build/Release/packet_stats.node') as { packetStats: PacketStatsFn }).packetStats;
+    } catch {
+      packetStatsFn = null; // not built (no compiler where the agent was installed): drops unknown
+    }
+  }
+  if (packetStatsFn === null) return null;
+  try {
+    return packetStatsFn(fd);
+  } catch {
+    return null;
   }
 }
 

@@ -1,0 +1,8 @@
+{
+  "targets": [
+    {
+      "target_name": "packet_stats",
+      "sources": ["native/packet-stats.c"]
+    }
+  ]
+}
