@@ -12,7 +12,9 @@ RUN apt-get update \
 WORKDIR /app
 ENV PRISMA_SCHEMA_ENGINE_BINARY=/app/prisma/tools/schema-engine-stub CHECKPOINT_DISABLE=1 NEXT_TELEMETRY_DISABLED=1
 COPY package.json package-lock.json .npmrc ./
-COPY apps/agent/package.json apps/agent/
+# The agent builds its native addon (binding.gyp, native/) during npm ci.
+COPY apps/agent/package.json apps/agent/binding.gyp apps/agent/
+COPY apps/agent/native apps/agent/native
 COPY apps/api/package.json apps/api/
 COPY apps/launcher/package.json apps/launcher/
 COPY apps/web/package.json apps/web/

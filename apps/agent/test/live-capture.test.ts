@@ -161,15 +161,16 @@ test('LiveCapture.setFilter with a filter that does not compile keeps the runnin
 test('LiveCapture counts the frames the kernel dropped while the ring was full, and no more once the agent keeps up', async () => {
   const port = 39_123;
   const burst = 400;
-  const sendDatagrams = (n: number): string =>
+  /** A child's script sending `n` datagrams, each `gapMs` after the one before. */
+  const sendDatagrams = (n: number, gapMs: number): string =>
     `const s = require('node:dgram').createSocket('udp4'); let i = 0;
-     const next = () => { if (i++ === ${n}) return s.close(); s.send(Buffer.alloc(32, i & 255), ${port}, '127.0.0.1', next); }; next();`;
+     const next = () => { if (i++ === ${n}) return s.close(); s.send(Buffer.alloc(32, i & 255), ${port}, '127.0.0.1', () => setTimeout(next, ${gapMs})); }; next();`;
   let delivered = 0;
   // 1 MiB: on lo the ring's slots are 64 KiB each (see DEFAULT_BUFFER_BYTES), ~16 frames.
   const capture = LiveCapture.open({ device: 'lo', filter: `udp dst port ${port}`, bufferBytes: 1024 * 1024, onFrame: () => void delivered++ });
   try {
     // The event loop stays blocked while a child process sends the burst: nothing reads the ring.
-    execFileSync(process.execPath, ['-e', sendDatagrams(burst)]);
+    execFileSync(process.execPath, ['-e', sendDatagrams(burst, 0)]);
     await sleep(300);
     const full = capture.stats();
     assert.equal(full.received, delivered);
@@ -180,9 +181,10 @@ test('LiveCapture counts the frames the kernel dropped while the ring was full, 
     assert.ok(full.received + full.dropped >= burst && full.received + full.dropped <= 2 * burst,
       `delivered ${full.received} + dropped ${full.dropped} accounts for the ${burst} datagrams`);
 
-    // With the loop free to read, a slower stream is delivered whole and adds no drop.
+    // With the loop free to read, a slow stream (the ring holds ~8 datagrams' two copies) is
+    // delivered whole and adds no drop.
     await new Promise<void>((resolve, reject) => {
-      execFile(process.execPath, ['-e', sendDatagrams(10)], (err) => (err === null ? resolve() : reject(err)));
+      execFile(process.execPath, ['-e', sendDatagrams(10, 20)], (err) => (err === null ? resolve() : reject(err)));
     });
     await sleep(300);
     const after = capture.stats();

@@ -159,6 +159,17 @@ for (const [name, s] of built) {
     for (const f of ['package.json', 'package-lock.json', '.npmrc']) assert.ok(copied.includes(f), `${f} is copied`);
     for (const ws of workspaces()) assert.ok(copied.includes(`${ws}/package.json`), `the install stage copies ${ws}/package.json (npm ci fails without every workspace)`);
     assert.ok(steps.some((i) => i.keyword === 'RUN' && /\bnpm ci\b/.test(i.args)));
+    // A workspace with a native addon is built by npm ci: its binding.gyp and sources must be there first.
+    const install = steps.findIndex((i) => i.keyword === 'RUN' && /\bnpm ci\b/.test(i.args));
+    const beforeInstall = steps.slice(0, install).filter((i) => i.keyword === 'COPY' && !copySources(i.args).from)
+      .flatMap((i) => copySources(i.args).sources.map((src) => src.replace(/\/$/, '')));
+    const has = (path: string): boolean => beforeInstall.some((c) => path === c || path.startsWith(`${c}/`));
+    for (const ws of workspaces().filter((w) => existsSync(join(ROOT, w, 'binding.gyp')))) {
+      const gyp = JSON.parse(readFileSync(join(ROOT, ws, 'binding.gyp'), 'utf8')) as { targets: { sources: string[] }[] };
+      for (const file of ['binding.gyp', ...gyp.targets.flatMap((t) => t.sources)]) {
+        assert.ok(has(`${ws}/${file}`), `${ws}/${file} is copied before npm ci builds the addon`);
+      }
+    }
 
     // The final stage's user: root only for the capture agent.
     const lastFrom = steps.map((i) => i.keyword).lastIndexOf('FROM');
