@@ -1,9 +1,9 @@
 # syntax=docker/dockerfile:1
 # The Mailscope capture agent (mailscope-agent run). It captures with libpcap, so it runs as root
-# in a container given NET_RAW and NET_ADMIN and the host's network (compose.yaml). Build from the
+# in a container given NET_RAW, NET_ADMIN (and SYS_NICE: --nice) and the host's network (compose.yaml). Build from the
 # repository root:
 #   docker build -f docker/agent.Dockerfile -t mailscope-agent .
-# Run: docker run --network host --cap-add NET_RAW --cap-add NET_ADMIN \
+# Run: docker run --network host --cap-add NET_RAW --cap-add NET_ADMIN --cap-add SYS_NICE \
 #        -e MAILSCOPE_API=http://127.0.0.1:3001 -e MAILSCOPE_AGENT_TOKEN=ms_... mailscope-agent
 
 # --- deps: the same stage as in api.Dockerfile (see there).

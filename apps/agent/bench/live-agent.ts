@@ -6,8 +6,10 @@
  * fills), and its CPU seconds so far; on `close` shuts down (flushing what is spooled) and
  * exits.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { cpuSeconds } from '../../api/bench/cpu-time.ts';
 import { AgentRunner } from '../src/agent-runner.ts';
+import { CAPTURE_NICENESS } from '../src/capture/priority.ts';
 import type { CapturePipeline } from '../src/capture/capture-pipeline.ts';
 import { Spool } from '../src/spool/spool.ts';
 
@@ -21,15 +23,18 @@ export interface AgentConfig {
 export type AgentRequest = { readonly type: 'stats' } | { readonly type: 'close' };
 export type AgentMessage =
   | { readonly type: 'ready' }
-  | { readonly type: 'stats'; readonly received: number; readonly dropped: number; readonly cpuSeconds: number };
+  | { readonly type: 'stats'; readonly received: number; readonly dropped: number; readonly cpuSeconds: number; readonly maxStallMs: number };
 
 const config = JSON.parse(process.env.MAILSCOPE_BENCH_AGENT ?? '{}') as AgentConfig;
 const runner = new AgentRunner({
   api: config.api, token: config.token, name: 'bench-live', spool: new Spool(config.spoolDir), log: () => undefined,
-  statusIntervalMs: 500, drainMs: 5_000,
+  statusIntervalMs: 500, drainMs: 5_000, niceness: CAPTURE_NICENESS,
   ...(config.bufferBytes === undefined ? {} : { bufferBytes: config.bufferBytes }),
 });
 const exited = runner.run();
+// The longest the event loop was held since the last stats: frames wait in libpcap's ring meanwhile.
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
 const captures = (runner as unknown as { captures: Map<string, CapturePipeline> }).captures;
 
 process.on('message', (m: AgentRequest) => {
@@ -41,7 +46,8 @@ process.on('message', (m: AgentRequest) => {
       received += s.received;
       dropped += s.dropped;
     }
-    process.send?.({ type: 'stats', received, dropped, cpuSeconds: cpuSeconds() } satisfies AgentMessage);
+    process.send?.({ type: 'stats', received, dropped, cpuSeconds: cpuSeconds(), maxStallMs: loopDelay.max / 1e6 } satisfies AgentMessage);
+    loopDelay.reset();
   }
   if (m.type === 'close') {
     void runner.shutdown(0).then(() => exited).finally(() => process.exit(0));

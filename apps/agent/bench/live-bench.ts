@@ -219,7 +219,7 @@ async function main(): Promise<void> {
   const agent = await startChild<AgentRequest, AgentMessage>('./live-agent.ts', 'MAILSCOPE_BENCH_AGENT',
     { api: base, token: created.token, spoolDir: tempDir('mailscope-bench-live-spool-'), ...(BUFFER_BYTES === undefined ? {} : { bufferBytes: BUFFER_BYTES }) } satisfies AgentConfig, { type: 'close' },
     values['agent-node-args'].split(' ').filter((a) => a !== ''));
-  const agentStats = async (): Promise<{ received: number; dropped: number; cpuSeconds: number }> => {
+  const agentStats = async (): Promise<{ received: number; dropped: number; cpuSeconds: number; maxStallMs: number }> => {
     const m = await agent.ask({ type: 'stats' });
     if (m.type !== 'stats') throw new Error(`agent: ${m.type}`);
     return m;
@@ -260,7 +260,7 @@ async function main(): Promise<void> {
     const pg1 = postgresCpuSeconds(pgDir);
     const agent1 = await agentStats();
     const cores = (s: number): string => (s / seconds).toFixed(2);
-    const cpuLine = `CPU cores: traffic ${cores(trafficCpu)}, agent ${cores(agent1.cpuSeconds - agent0.cpuSeconds)}, API ${cores(apiCpu)}, PostgreSQL ${pg0 === null || pg1 === null ? '?' : cores(pg1 - pg0)}`;
+    const cpuLine = `agent's longest event-loop stall ${agent1.maxStallMs.toFixed(0)} ms | CPU cores: traffic ${cores(trafficCpu)}, agent ${cores(agent1.cpuSeconds - agent0.cpuSeconds)}, API ${cores(apiCpu)}, PostgreSQL ${pg0 === null || pg1 === null ? '?' : cores(pg1 - pg0)}`;
     const frames = agent1.received - agent0.received;
     const dropped = agent1.dropped - agent0.dropped;
     const ok = driven - failed;

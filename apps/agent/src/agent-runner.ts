@@ -37,6 +37,7 @@ import {
 import { BatchSender, loggedSenderEvents } from './batch-sender.ts';
 import { CapturePipeline } from './capture/capture-pipeline.ts';
 import { CaptureError, listInterfaces, type CaptureInterface } from './capture/live-capture.ts';
+import { prioritizeCapture } from './capture/priority.ts';
 import type { Spool } from './spool/spool.ts';
 
 export const AGENT_VERSION = '0.1.0';
@@ -54,6 +55,8 @@ export interface AgentRunnerOptions {
   readonly statusIntervalMs?: number;
   /** libpcap kernel buffer per capture. */
   readonly bufferBytes?: number;
+  /** Niceness for the thread that reads the capture ring (see capture/priority.ts); undefined: unchanged. */
+  readonly niceness?: number;
 }
 
 type AgentSocket = Socket<ServerToAgentEvents, AgentToServerEvents>;
@@ -89,6 +92,10 @@ export class AgentRunner {
   /** Connects and runs until `shutdown` or a refused token; resolves to the exit code. */
   run(): Promise<number> {
     const done = new Promise<number>((resolve) => (this.finished = resolve));
+    if (this.options.niceness !== undefined) {
+      const problem = prioritizeCapture(this.options.niceness);
+      if (problem !== undefined) this.options.log(problem);
+    }
     const socket: AgentSocket = io(`${this.options.api.replace(/\/+$/, '')}/agent`, {
       auth: { token: this.options.token },
       transports: ['websocket'],

@@ -20,6 +20,7 @@ import { AGENT_VERSION, AgentRunner } from './agent-runner.ts';
 import { analyzeFile, FileReadError } from './analyze-file.ts';
 import type { CommandIo } from './analyze-command.ts';
 import { BatchSender, loggedSenderEvents } from './batch-sender.ts';
+import { CAPTURE_NICENESS } from './capture/priority.ts';
 import { BatchBuilder } from './spool/batch-builder.ts';
 import { DEFAULT_SPOOL_MAX_BYTES, Spool } from './spool/spool.ts';
 
@@ -38,6 +39,9 @@ Options:
                      and counted as dropped in the capture's status
   --buffer SIZE      libpcap's kernel buffer per capture (default 128M: at least ~2,000
                      frames on Linux, where the slots can be 64 KiB each; see live-capture.ts)
+  --nice N           niceness of the thread that reads the capture buffer, -20 to 19 (default
+                     ${CAPTURE_NICENESS}: frames are dropped when it is not read in time, the rest waits
+                     without loss); needs root or CAP_SYS_NICE below 0, else a warning
   -h, --help         this help
 
 Capturing needs root or CAP_NET_RAW (setcap cap_net_raw,cap_net_admin=eip on the node binary).
@@ -82,12 +86,22 @@ function usage(io: CommandIo, command: string, message: string): number {
   return 2;
 }
 
+/** `--nice -5` as written: parseArgs would take -5 for an option, so it is joined to `--nice=-5`. */
+function withNegativeNice(args: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const a of args) {
+    if (out.at(-1) === '--nice' && /^-\d/.test(a)) out[out.length - 1] = `--nice=${a}`;
+    else out.push(a);
+  }
+  return out;
+}
+
 /** Runs `run`; resolves to the exit code once a signal stopped it or the token was refused. */
 export async function runAgent(args: readonly string[], cio: CommandIo, env: AgentEnv): Promise<number> {
   let values;
   try {
     ({ values } = parseArgs({
-      args: [...args],
+      args: withNegativeNice(args),
       strict: true,
       options: {
         api: { type: 'string' },
@@ -96,6 +110,7 @@ export async function runAgent(args: readonly string[], cio: CommandIo, env: Age
         'spool-dir': { type: 'string' },
         'spool-max': { type: 'string' },
         buffer: { type: 'string' },
+        nice: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }));
@@ -114,6 +129,8 @@ export async function runAgent(args: readonly string[], cio: CommandIo, env: Age
   if (spoolMax === undefined) return usage(cio, 'run', `--spool-max: '${values['spool-max']}' is not a size (e.g. 500M, 2G)`);
   const buffer = values.buffer === undefined ? undefined : parseSize(values.buffer);
   if (values.buffer !== undefined && buffer === undefined) return usage(cio, 'run', `--buffer: '${values.buffer}' is not a size (e.g. 32M)`);
+  const niceness = values.nice === undefined ? CAPTURE_NICENESS : /^-?\d+$/.test(values.nice) ? Number(values.nice) : NaN;
+  if (!(niceness >= -20 && niceness <= 19)) return usage(cio, 'run', `--nice: '${values.nice}' is not an integer from -20 to 19`);
 
   const log = (line: string): void => void cio.stderr.write(`mailscope-agent: ${line}\n`);
   const spool = new Spool(resolve(values['spool-dir'] ?? defaultSpoolDir()), spoolMax);
@@ -124,6 +141,7 @@ export async function runAgent(args: readonly string[], cio: CommandIo, env: Age
     name: values.name ?? hostname(),
     spool,
     log,
+    niceness,
     ...(buffer !== undefined ? { bufferBytes: buffer } : {}),
   });
   const onSignal = (signal: string): void => {

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -256,4 +257,26 @@ test('Spool: capture ids it ever spooled for are known after a restart, and capt
   assert.deepEqual([...legacy.usedBefore], [CAPTURE]);
   assert.deepEqual(refuseUsedCaptureId(legacy, CAPTURE), { ok: false, error: CAPTURE_ID_USED_BEFORE });
   assert.deepEqual([...new Spool(dir).usedBefore], [CAPTURE], 'and are listed from then on');
+});
+
+/** prioritizeCapture in a child process (it changes the calling thread), optionally as user nobody. */
+function prioritizeInChild(niceness: number, asNobody: boolean): { problem: string | null; nice: number } {
+  const script = `import('${new URL('../src/capture/priority.ts', import.meta.url).href}').then((m) => {
+    const problem = m.prioritizeCapture(${niceness});
+    console.log(JSON.stringify({ problem: problem ?? null, nice: require('node:os').getPriority() }));
+  });`;
+  const node = [process.execPath, '--import', 'tsx', '-e', script];
+  const [cmd, ...args] = asNobody ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', ...node] : node;
+  return JSON.parse(execFileSync(cmd!, args, { encoding: 'utf8', cwd: new URL('..', import.meta.url).pathname })) as { problem: string | null; nice: number };
+}
+
+test('prioritizeCapture: the capture thread gets the niceness asked for; without the right, a message says how, and nothing changes', () => {
+  assert.equal(process.getuid?.(), 0, 'this test runs as root (CI does): it checks both sides of the permission');
+  assert.deepEqual(prioritizeInChild(-7, false), { problem: null, nice: -7 });
+  const denied = prioritizeInChild(-7, true);
+  assert.equal(denied.nice, 0);
+  assert.match(denied.problem ?? '', /could not set the capture thread's niceness to -7 \(EACCES; it stays 0\).*root.*CAP_SYS_NICE.*--nice 0/);
+  // Raising the niceness needs no right.
+  assert.deepEqual(prioritizeInChild(5, true), { problem: null, nice: 5 });
+  assert.match(prioritizeInChild(-21, false).problem ?? '', /not an integer from -20 to 19/);
 });

@@ -170,6 +170,13 @@ test('bad port lists and options exit 2 with the message', () => {
   assert.equal(run('analyze', corpus('pcaps', ZEEK_SMTP), '--bogus').code, 2);
   assert.equal(run('analyze').code, 2);
   assert.equal(run('frobnicate').code, 2);
+  for (const nice of ['30', 'abc', '-2.5']) {
+    const r = run('run', '--api', 'http://127.0.0.1:9', '--token', 't', '--nice', nice);
+    assert.equal(r.code, 2, `--nice ${nice}`);
+    assert.match(r.stderr, new RegExp(`--nice: '${nice.replace('.', '\\.')}' is not an integer from -20 to 19`));
+  }
+  // A negative niceness after a space is the option's value, not an option.
+  assert.match(run('run', '--api', 'http://127.0.0.1:9', '--token', 't', '--nice', '-21').stderr, /--nice: '-21' is not an integer/);
 });
 
 test('--session N of a session that does not exist says which exist, exit 1', () => {

@@ -116,7 +116,7 @@ test('compose.yaml: postgres, api, web and agent, with healthchecks, volumes and
   // The agent and the API share the token; the agent reaches the API on the host's loopback.
   const agent = compose.services.agent as Service;
   assert.equal(agent.network_mode, 'host');
-  assert.deepEqual([...(agent.cap_add ?? [])].sort(), ['NET_ADMIN', 'NET_RAW']);
+  assert.deepEqual([...(agent.cap_add ?? [])].sort(), ['NET_ADMIN', 'NET_RAW', 'SYS_NICE']);
   assert.equal(agent.environment?.MAILSCOPE_AGENT_TOKEN, api.environment?.MAILSCOPE_AGENT_TOKEN);
   assert.ok(api.ports?.some((p) => p.startsWith('127.0.0.1:') && p.endsWith(':3001')), 'the API is published on the host loopback for the agent');
   assert.equal(agent.environment?.MAILSCOPE_API, 'http://127.0.0.1:${MAILSCOPE_API_PORT:-3001}');
