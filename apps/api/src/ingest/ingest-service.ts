@@ -172,22 +172,13 @@ export class IngestService {
       const sessionOf = (engineId: number): bigint | undefined => known.get(engineId);
 
       if (batch.packets.length > 0) {
-        const data = encodePackets(captureId, batch.packets, sessionOf);
-        const fast = await copyOrNull(client, `COPY "Packet" (${PACKET_COPY_COLUMNS}) FROM STDIN (FORMAT binary)`, data);
-        if (fast !== null) {
+        const added = await copyNew(client, { table: 'Packet', temp: 'ingest_packet', columns: PACKET_COPY_COLUMNS, sum: 'length' }, encodePackets(captureId, batch.packets, sessionOf));
+        if (added === 'all') {
           packets = batch.packets.length;
           for (const p of batch.packets) bytes += p.length;
         } else {
-          await client.query('CREATE TEMP TABLE IF NOT EXISTS ingest_packet (LIKE "Packet") ON COMMIT DELETE ROWS');
-          await copy(client, `COPY ingest_packet (${PACKET_COPY_COLUMNS}) FROM STDIN (FORMAT binary)`, data);
-          const r = await client.query<{ n: string; bytes: string }>(`
-            WITH ins AS (
-              INSERT INTO "Packet" (${PACKET_COPY_COLUMNS}) SELECT ${PACKET_COPY_COLUMNS} FROM ingest_packet
-              ON CONFLICT DO NOTHING RETURNING "length"
-            ) SELECT count(*) AS n, coalesce(sum("length"), 0) AS bytes FROM ins`);
-          await client.query('TRUNCATE ingest_packet');
-          packets = Number(r.rows[0]?.n ?? 0);
-          bytes = Number(r.rows[0]?.bytes ?? 0);
+          packets = added.rows;
+          bytes = added.sum;
         }
         if (packets > 0) {
           for (const p of batch.packets) {
@@ -209,21 +200,8 @@ export class IngestService {
         }
         if (unknown > 0) this.opts.log.warn({ captureId, batchId: batch.batchId, entries: unknown }, 'timeline entries of sessions never opened were not stored');
         if (resolved.length > 0) {
-          const data = encodeTimeline(resolved);
-          const fast = await copyOrNull(client, `COPY "TimelineEntry" (${TIMELINE_COPY_COLUMNS}) FROM STDIN (FORMAT binary)`, data);
-          if (fast !== null) {
-            timeline = resolved.length;
-          } else {
-            await client.query('CREATE TEMP TABLE IF NOT EXISTS ingest_timeline (LIKE "TimelineEntry") ON COMMIT DELETE ROWS');
-            await copy(client, `COPY ingest_timeline (${TIMELINE_COPY_COLUMNS}) FROM STDIN (FORMAT binary)`, data);
-            const r = await client.query<{ n: string }>(`
-              WITH ins AS (
-                INSERT INTO "TimelineEntry" (${TIMELINE_COPY_COLUMNS}) SELECT ${TIMELINE_COPY_COLUMNS} FROM ingest_timeline
-                ON CONFLICT DO NOTHING RETURNING 1
-              ) SELECT count(*) AS n FROM ins`);
-            await client.query('TRUNCATE ingest_timeline');
-            timeline = Number(r.rows[0]?.n ?? 0);
-          }
+          const added = await copyNew(client, { table: 'TimelineEntry', temp: 'ingest_timeline', columns: TIMELINE_COPY_COLUMNS }, encodeTimeline(resolved));
+          timeline = added === 'all' ? resolved.length : added.rows;
           if (timeline > 0) {
             for (const { entry } of resolved) {
               const t = touchedOf(touched, entry.sessionId);
@@ -556,18 +534,36 @@ function jsonTextArray(column: string): string {
   return `ARRAY(SELECT e FROM jsonb_array_elements_text(${column}::jsonb) WITH ORDINALITY AS x(e, n) ORDER BY n)`;
 }
 
-/** COPY `data` into the table; null (rolled back to a savepoint) when a row's key is already stored. */
-async function copyOrNull(client: pg.PoolClient, sql: string, data: Buffer): Promise<true | null> {
+/**
+ * COPYs binary `data` into `table`: 'all' when every row was new. When a row's key is already
+ * stored (a replay), that COPY is rolled back to its savepoint and the rows go through the
+ * temporary table `temp` and `INSERT ... ON CONFLICT DO NOTHING` instead; then the rows added,
+ * and the sum of their column `sum` (0 without one).
+ */
+async function copyNew(
+  client: pg.PoolClient,
+  target: { readonly table: string; readonly temp: string; readonly columns: string; readonly sum?: string },
+  data: Buffer,
+): Promise<'all' | { rows: number; sum: number }> {
+  const { table, temp, columns, sum } = target;
   await client.query('SAVEPOINT ingest_copy');
   try {
-    await copy(client, sql, data);
+    await copy(client, `COPY "${table}" (${columns}) FROM STDIN (FORMAT binary)`, data);
     await client.query('RELEASE SAVEPOINT ingest_copy');
-    return true;
+    return 'all';
   } catch (e) {
     if ((e as { code?: unknown }).code !== UNIQUE_VIOLATION) throw e;
     await client.query('ROLLBACK TO SAVEPOINT ingest_copy');
-    return null;
   }
+  await client.query(`CREATE TEMP TABLE IF NOT EXISTS ${temp} (LIKE "${table}") ON COMMIT DELETE ROWS`);
+  await copy(client, `COPY ${temp} (${columns}) FROM STDIN (FORMAT binary)`, data);
+  const r = await client.query<{ n: string; sum: string }>(`
+    WITH ins AS (
+      INSERT INTO "${table}" (${columns}) SELECT ${columns} FROM ${temp}
+      ON CONFLICT DO NOTHING RETURNING ${sum === undefined ? '0' : `"${sum}"`} AS v
+    ) SELECT count(*) AS n, coalesce(sum(v), 0) AS sum FROM ins`);
+  await client.query(`TRUNCATE ${temp}`);
+  return { rows: Number(r.rows[0]?.n ?? 0), sum: Number(r.rows[0]?.sum ?? 0) };
 }
 
 async function copy(client: pg.PoolClient, sql: string, data: Buffer): Promise<void> {
