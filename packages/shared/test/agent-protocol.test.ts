@@ -88,6 +88,8 @@ test('batch refusals name the field and the reason', () => {
     ['mailBytes missing', (b) => { delete b.mailBytes; }, /must have required propert(y|ies) mailBytes/],
     ['duplicate frame', (b) => { b.packets = packetsOf({}, {}); }, /packets\/1\/no: frame 1 appears twice/],
     ['duplicate timeline key', (b) => { b.timeline = timelineOf({}, {}); }, /entry 1 of session 1 appears twice/],
+    ['duplicate session event', (b) => { b.records.sessions.push({ ...b.records.sessions[0]! }); }, /sessions\/1: session-opened of session 1 appears twice/],
+    ['duplicate mail key', (b) => { b.records.mails.push({ ...b.records.mails[0]!, rawLength: 0 }); }, /mails\/1: mail 1 of session 1 appears twice/],
     ['mail without summary', (b) => { delete b.records.mails[0]!.summary; }, /mails\/0: must have required properties? summary/],
     ['bad sha256', (b) => { b.records.mails[0]!.sha256 = 'ABC'; }, /mails\/0\/sha256: must be a sha256/],
     ['session id 0', (b) => { b.records.sessions[0]!.sessionId = 0; }, /sessions\/0/],
