@@ -6,14 +6,6 @@ import type { NextConfig } from 'next';
  * works for both without CORS. `next start` proxies the socket.io WebSocket upgrade too.
  */
 const apiUrl = (process.env.MAILSCOPE_API_URL ?? 'http://127.0.0.1:3001').replace(/\/+$/, '');
-/**
- * Next buffers a proxied request body up to this size and cuts the rest (10 MB by default), which
- * broke capture uploads: allow the API's upload limit (UPLOAD_LIMIT_MB, default 512) plus room for
- * the multipart framing. Next holds that body in memory while it forwards it; very large captures
- * are better sent with `mailscope-agent import`.
- */
-const uploadLimitMb = Number(process.env.UPLOAD_LIMIT_MB ?? '512');
-const proxyBodyBytes = (Number.isFinite(uploadLimitMb) && uploadLimitMb > 0 ? uploadLimitMb : 512) * 1024 * 1024 + 1024 * 1024;
 
 const config: NextConfig = {
   reactStrictMode: true,
@@ -21,7 +13,9 @@ const config: NextConfig = {
   transpilePackages: ['@mailscope/shared'],
   // socket.io lives at /socket.io/ (trailing slash): Next must not redirect it away.
   skipTrailingSlashRedirect: true,
-  experimental: { proxyClientMaxBodySize: proxyBodyBytes },
+  // POST /api/uploads is not rewritten: src/pages/api/uploads.ts pipes it to the API (the rewrite's
+  // proxy holds a body in memory). Its target is fixed at build time, like the rewrites.
+  env: { MAILSCOPE_API_UPLOADS: `${apiUrl}/api/uploads` },
   // Set by the tests so a build for a test run does not overwrite the product's .next.
   distDir: process.env.MAILSCOPE_WEB_DIST_DIR ?? '.next',
   async rewrites() {

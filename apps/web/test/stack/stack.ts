@@ -49,6 +49,8 @@ export interface StackOptions {
 /** What the specs read (written to `<stateDir>/stack.json`). */
 export interface StackState {
   readonly web: string;
+  /** The `next start` process (its server runs in it). */
+  readonly webPid: number;
   readonly api: string;
   readonly admin: { readonly username: string; readonly password: string };
   readonly agent: { readonly id: string; readonly name: string } | null;
@@ -273,6 +275,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
 
     const state: StackState = {
       web,
+      webPid: webChild.pid,
       api,
       admin: { username: ADMIN_USERNAME, password: opts.adminPassword },
       agent,
