@@ -5,8 +5,8 @@
  * the API catches up. When the host's cores are busy, the default priority gives the agent's
  * thread only its share of them, and a ring of ~2,000 slots overflows within ~150 ms at 15,000
  * frames/s. In bench:live, the first step ran at ~630 sessions/s with the API and PostgreSQL on
- * the same 2 cores. At nice 0 the agent's event loop stalled for 128-452 ms there, and 212-948
- * frames were dropped in 3 of 5 runs. At nice -10 the stall was 28-61 ms in 6 steps of 3 runs up
+ * the same 2 cores. At nice 0 the agent's event loop stalled for 128-452 ms there, and 212-951
+ * frames were dropped in 3 of 6 runs. At nice -10 the stall was 28-61 ms in 6 steps of 3 runs up
  * to ~20,000 frames/s, with no drop.
  *
  * Only the calling thread is changed (Linux's setpriority on a thread id): libuv's and V8's
