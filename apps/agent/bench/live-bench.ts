@@ -26,7 +26,7 @@ import { openDatabase } from '@mailscope/db';
 import type { Database } from '@mailscope/db';
 import { startEmbeddedPostgres } from '@mailscope/db/embedded';
 import type { UiSessionClosed } from '@mailscope/shared';
-import { cpuSeconds, machineTicks, postgresCpuSeconds } from '../../api/bench/cpu-time.ts';
+import { cpuSeconds, machineUsage, postgresCpuSeconds } from '../../api/bench/cpu-time.ts';
 import { startApiServer } from '../../api/src/api-server.ts';
 import type { App } from '../../api/src/app.ts';
 import { ensureFirstAdmin } from '../../api/src/auth/admin-bootstrap.ts';
@@ -157,25 +157,35 @@ function loopbackPackets(): number {
   return Number(readFileSync('/sys/class/net/lo/statistics/rx_packets', 'utf8'));
 }
 
-/** --traffic-only: the generator alone, per step its sessions/s, lo packets/s and where the CPU went. */
-async function trafficOnly(): Promise<void> {
+/** The traffic child (live-traffic.ts), started; `step` drives one step and answers with what it drove. */
+async function startTraffic(): Promise<(rate: number, seconds: number) => Promise<Extract<TrafficMessage, { type: 'done' }>>> {
   const traffic = await startChild<TrafficRequest, TrafficMessage>('./live-traffic.ts', 'MAILSCOPE_BENCH_TRAFFIC',
     { smtpPort: SMTP_PORT, pop3Port: POP3_PORT, concurrency: CONCURRENCY, pop3Share: POP3_SHARE, smtpClient: SMTP_CLIENT } satisfies TrafficConfig, { type: 'close' });
+  return async (rate, seconds) => {
+    const m = await traffic.ask({ type: 'step', rate, seconds });
+    if (m.type !== 'done') throw new Error(`traffic step ${rate}/s: ${m.type === 'error' ? m.message : m.type}`);
+    return m;
+  };
+}
+
+/** --traffic-only: the generator alone, per step its sessions/s, lo packets/s and where the CPU went. */
+async function trafficOnly(): Promise<void> {
+  const step = await startTraffic();
   console.log(`mailscope live bench, traffic only (no capture, no agent, no API): steps ${RATES.join(', ')} sessions/s x ${SECONDS} s, concurrency <= ${CONCURRENCY}, POP3 share ${POP3_SHARE}, SMTP client ${SMTP_CLIENT}; ${availableParallelism()} cores`);
   let best = 0;
   for (const rate of RATES) {
     const lo0 = loopbackPackets();
-    const m0 = machineTicks();
-    const m = await traffic.ask({ type: 'step', rate, seconds: SECONDS });
-    if (m.type !== 'done') throw new Error(`traffic step ${rate}/s: ${m.type === 'error' ? m.message : m.type}`);
-    const pps = (loopbackPackets() - lo0) / m.seconds;
-    const m1 = machineTicks();
+    const machine = machineUsage();
+    const m = await step(rate, SECONDS);
+    const packets = loopbackPackets() - lo0;
+    const pps = packets / m.seconds;
+    const { busyCores } = machine();
     best = Math.max(best, pps);
     const ok = m.driven - m.failed;
     console.log(
       `step ${rate} sessions/s: ${ok} sessions in ${m.seconds.toFixed(1)} s = ${(ok / m.seconds).toFixed(0)}/s (${m.failed} failed, ${m.skipped} skipped at the concurrency bound) | ` +
-        `lo ${pps.toFixed(0)} packets/s, ${((loopbackPackets() - lo0) / Math.max(1, ok)).toFixed(1)} per session | ` +
-        `CPU cores: generator ${(m.cpuSeconds / m.seconds).toFixed(2)}, whole machine ${(((m1.busy - m0.busy) / (m1.total - m0.total)) * availableParallelism()).toFixed(2)} of ${availableParallelism()}`,
+        `lo ${pps.toFixed(0)} packets/s, ${(packets / Math.max(1, ok)).toFixed(1)} per session | ` +
+        `CPU cores: generator ${(m.cpuSeconds / m.seconds).toFixed(2)}, whole machine ${busyCores.toFixed(2)} of ${availableParallelism()}`,
     );
   }
   console.log(`peak: ${best.toFixed(0)} loopback packets/s of SMTP/POP3 sessions with nothing capturing (the agent target is ${TARGET_PPS})`);
@@ -187,13 +197,7 @@ async function main(): Promise<void> {
   const pgServer = await startEmbeddedPostgres({ dataDir: pgDir });
   cleanups.push(() => pgServer.stop());
 
-  const traffic = await startChild<TrafficRequest, TrafficMessage>('./live-traffic.ts', 'MAILSCOPE_BENCH_TRAFFIC',
-    { smtpPort: SMTP_PORT, pop3Port: POP3_PORT, concurrency: CONCURRENCY, pop3Share: POP3_SHARE, smtpClient: SMTP_CLIENT } satisfies TrafficConfig, { type: 'close' });
-  const step = async (rate: number, seconds: number): Promise<Extract<TrafficMessage, { type: 'done' }>> => {
-    const m = await traffic.ask({ type: 'step', rate, seconds });
-    if (m.type !== 'done') throw new Error(`traffic step ${rate}/s: ${m.type === 'error' ? m.message : m.type}`);
-    return m;
-  };
+  const step = await startTraffic();
 
   // The API as server.ts starts it.
   const db: Database = await openDatabase({ url: pgServer.url });

@@ -20,7 +20,7 @@ import { AGENT_VERSION, AgentRunner } from './agent-runner.ts';
 import { analyzeFile, FileReadError } from './analyze-file.ts';
 import type { CommandIo } from './analyze-command.ts';
 import { BatchSender, loggedSenderEvents } from './batch-sender.ts';
-import { CAPTURE_NICENESS } from './capture/priority.ts';
+import { CAPTURE_NICENESS, isNiceness } from './capture/priority.ts';
 import { BatchBuilder } from './spool/batch-builder.ts';
 import { DEFAULT_SPOOL_MAX_BYTES, Spool } from './spool/spool.ts';
 
@@ -130,7 +130,7 @@ export async function runAgent(args: readonly string[], cio: CommandIo, env: Age
   const buffer = values.buffer === undefined ? undefined : parseSize(values.buffer);
   if (values.buffer !== undefined && buffer === undefined) return usage(cio, 'run', `--buffer: '${values.buffer}' is not a size (e.g. 32M)`);
   const niceness = values.nice === undefined ? CAPTURE_NICENESS : /^-?\d+$/.test(values.nice) ? Number(values.nice) : NaN;
-  if (!(niceness >= -20 && niceness <= 19)) return usage(cio, 'run', `--nice: '${values.nice}' is not an integer from -20 to 19`);
+  if (!isNiceness(niceness)) return usage(cio, 'run', `--nice: '${values.nice}' is not an integer from -20 to 19`);
 
   const log = (line: string): void => void cio.stderr.write(`mailscope-agent: ${line}\n`);
   const spool = new Spool(resolve(values['spool-dir'] ?? defaultSpoolDir()), spoolMax);

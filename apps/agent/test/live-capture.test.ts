@@ -1,13 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AnalyzerEvent, MailEvent, SessionClosedEvent, TimelineEvent } from '@mailscope/protocols/events';
 import { DEFAULT_MAIL_SETTINGS, type MailModuleSettings } from '@mailscope/shared';
 import { CapturePipeline } from '../src/capture/capture-pipeline.ts';
 import { LiveCapture } from '../src/capture/live-capture.ts';
+import { decodeBatch } from '../src/spool/batch-codec.ts';
 import { Spool } from '../src/spool/spool.ts';
 import { curlRetr, pop3Message, sendMail, sleep, startPop3Server, startSmtpServer } from './helpers/mail-servers.ts';
 import { requireLiveCapture } from './helpers/prereq.ts';
@@ -78,7 +79,7 @@ test('live capture on lo: nodemailer -> smtp-server on 2525 with AUTH LOGIN give
   assert.equal(closed?.closeReason, 'fin');
   assert.equal(closed?.anomalies, 0, 'a clean dialogue raises no anomaly');
   // Everything was spooled for the API, packets with their bytes.
-  const batches = spool.list().map((e) => spool.readBatch(e));
+  const batches = spool.list().map((e) => decodeBatch(readFileSync(e.file)));
   assert.equal(batches.reduce((n, b) => n + b.packets.length, 0), events.filter((e) => e.type === 'packet').length);
   assert.ok(batches.every((b) => b.packets.every((p) => p.raw.byteLength === p.capturedLength && p.linkType === 1)));
   assert.ok(Buffer.from(batches.flatMap((b) => b.mails)[0]!.raw!).equals(smtp.received[0]!));

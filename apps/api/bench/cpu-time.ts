@@ -1,6 +1,7 @@
 /** CPU time of processes, for the benchmarks that print where the CPU went. */
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 
 /**
  * CPU seconds used so far by the PostgreSQL whose command line names `pgDir` (its postmaster, its
@@ -52,11 +53,23 @@ export function cpuSeconds(): number {
   return (u.user + u.system) / 1e6;
 }
 
-/** CPU time of the whole machine so far, in clock ticks (/proc/stat): busy, waiting on the disk, and in all. */
-export function machineTicks(): { busy: number; iowait: number; total: number } {
-  // cpu  user nice system idle iowait irq softirq steal ...
-  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-  const total = fields.reduce((a, b) => a + b, 0);
-  const iowait = fields[4] ?? 0;
-  return { busy: total - fields[3]! - iowait, iowait, total };
+/**
+ * Starts measuring the whole machine (/proc/stat); the function returned gives how many cores were
+ * busy, and how many waited on the disk, on average since.
+ */
+export function machineUsage(): () => { busyCores: number; iowaitCores: number } {
+  const cores = availableParallelism();
+  const ticks = (): { busy: number; iowait: number; total: number } => {
+    // cpu  user nice system idle iowait irq softirq steal ...
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const total = fields.reduce((x, y) => x + y, 0);
+    const iowait = fields[4] ?? 0;
+    return { busy: total - fields[3]! - iowait, iowait, total };
+  };
+  const t0 = ticks();
+  return () => {
+    const t1 = ticks();
+    const share = (n: number): number => (n / (t1.total - t0.total)) * cores;
+    return { busyCores: share(t1.busy - t0.busy), iowaitCores: share(t1.iowait - t0.iowait) };
+  };
 }

@@ -23,7 +23,7 @@ import { openDatabase } from '@mailscope/db';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { PACKET_COPY_COLUMNS, TIMELINE_COPY_COLUMNS, encodePackets, encodeTimeline } from '../src/ingest/copy-binary.ts';
-import { cpuSeconds, machineTicks, postgresCpuSeconds } from './cpu-time.ts';
+import { cpuSeconds, machineUsage, postgresCpuSeconds } from './cpu-time.ts';
 import { makeBatch } from './ingest-batches.ts';
 
 const { values } = parseArgs({
@@ -72,7 +72,7 @@ try {
   };
   const pg0 = postgresCpuSeconds(pgDir);
   const me0 = cpuSeconds();
-  const m0 = machineTicks();
+  const machine = machineUsage();
   const t0 = performance.now();
   let next = 0;
   await Promise.all(Array.from({ length: CONNECTIONS }, async () => {
@@ -90,7 +90,7 @@ try {
     }
   }));
   const seconds = (performance.now() - t0) / 1000;
-  const m1 = machineTicks();
+  const { busyCores, iowaitCores } = machine();
   const pg = postgresCpuSeconds(pgDir);
   const pgCpu = pg0 === null || pg === null ? null : pg - pg0;
   const feeder = cpuSeconds() - me0;
@@ -102,7 +102,7 @@ PostgreSQL floor (binary COPY of prepared data, ${CONNECTIONS} connections, sess
   stored                 ${Number(stored.rows[0]!.p).toLocaleString('en')} packets, ${Number(stored.rows[0]!.t).toLocaleString('en')} timeline entries in ${seconds.toFixed(1)} s
   packet records/s       ${Math.round(rate).toLocaleString('en')}   (bench:ingest's target >= ${TARGET_ROWS_PER_S.toLocaleString('en')} end to end)
   CPU                    PostgreSQL ${pgCpu === null ? '?' : `${pgCpu.toFixed(1)} s = ${(pgCpu / seconds).toFixed(2)} cores, ${(pgCpu / packetCount * 1e6).toFixed(1)} µs per packet record`}; this feeding process ${(feeder / seconds).toFixed(2)} cores
-  whole machine          ${(((m1.busy - m0.busy) / (m1.total - m0.total)) * cores).toFixed(2)} of ${cores} cores busy, ${(((m1.iowait - m0.iowait) / (m1.total - m0.total)) * cores).toFixed(2)} waiting on the disk`);
+  whole machine          ${busyCores.toFixed(2)} of ${cores} cores busy, ${iowaitCores.toFixed(2)} waiting on the disk`);
 } finally {
   await db.close();
   await rm(pgDir, { recursive: true, force: true });

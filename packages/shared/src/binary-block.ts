@@ -134,6 +134,16 @@ function decodeText(block: Uint8Array, at: number, n: number): string {
   return decoder.decode(block.subarray(at, at + n));
 }
 
+/** '' when `v` is one of the protocol's numbers from 1 (frame number, session id, seq); else why not, naming `field`. */
+export function checkId(field: string, v: number): string {
+  return v >= 1 && v <= 0x7fffffff ? '' : `${field}: must be from 1 to 2147483647 (is ${v})`;
+}
+
+/** '' when `v` is a time in µs (`isMicros`); else why not, naming `field`. */
+export function checkMicros(field: string, v: number): string {
+  return isMicros(v) ? '' : `${field}: must be a whole number of µs from 0 to 2^53 - 1 (is ${v})`;
+}
+
 /** A whole number that fits in a u32 field. */
 export const isU32 = (v: number): boolean => v >>> 0 === v;
 /** A time or duration in µs: a whole number from 0 to 2^53 - 1. */

@@ -22,7 +22,7 @@
  */
 import { AGENT_PROTOCOL_LIMITS as L } from './agent-limits.ts';
 import type { BatchPacket } from './agent-protocol.ts';
-import { BLOCK_HEADER_BYTES, StringTable, checkText, isMicros, isU32, openBlock } from './binary-block.ts';
+import { BLOCK_HEADER_BYTES, StringTable, checkId, checkMicros, checkText, isMicros, isU32, openBlock } from './binary-block.ts';
 
 const MAGIC = 0x3150534d; // "MSP1" read little-endian
 /** Fixed bytes per record; the offsets are in `encodePacketBlock` / `decodePacketBlock`. */
@@ -167,8 +167,8 @@ export function decodePacketBlock(block: Uint8Array): PacketBlockResult {
     const capturedLength = view.getUint32(at + 32, true);
     const present = view.getUint16(at + 60, true);
     const analysisCount = view.getUint16(at + 62, true);
-    if (no < 1 || no > 0x7fffffff) return fail(`packets/${i}/no: must be from 1 to 2147483647 (is ${no})`);
-    if (!isMicros(ts)) return fail(`packets/${i}/ts: must be a whole number of µs from 0 to 2^53 - 1 (is ${ts})`);
+    const range = checkId(`packets/${i}/no`, no) || checkMicros(`packets/${i}/ts`, ts);
+    if (range !== '') return fail(range);
     if (length > 0x7fffffff) return fail(`packets/${i}/length: must be at most 2147483647 (is ${length})`);
     if (capturedLength > L.maxFrameBytes) return fail(`packets/${i}/capturedLength: must be at most ${L.maxFrameBytes} (is ${capturedLength})`);
     if ((present & ~KNOWN_BITS) !== 0) return fail(`packets/${i}: unknown fields (flags 0x${present.toString(16)})`);
@@ -197,7 +197,8 @@ export function decodePacketBlock(block: Uint8Array): PacketBlockResult {
     }
     if ((present & HAS_SESSION) !== 0) {
       const s = view.getUint32(at + 48, true);
-      if (s < 1 || s > 0x7fffffff) return fail(`packets/${i}/sessionId: must be from 1 to 2147483647 (is ${s})`);
+      const e = checkId(`packets/${i}/sessionId`, s);
+      if (e !== '') return fail(e);
       p.sessionId = s;
     }
     if ((present & HAS_DIR) !== 0) p.dir = (present & DIR_SERVER) !== 0 ? 'server' : 'client';

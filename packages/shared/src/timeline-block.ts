@@ -15,7 +15,7 @@
  */
 import { AGENT_PROTOCOL_LIMITS as L, TIMELINE_KINDS as KINDS } from './agent-limits.ts';
 import type { BatchTimelineEntry } from './agent-protocol.ts';
-import { BLOCK_HEADER_BYTES, StringTable, checkText, isMicros, isU32, openBlock } from './binary-block.ts';
+import { BLOCK_HEADER_BYTES, StringTable, checkId, checkMicros, checkText, isMicros, isU32, openBlock } from './binary-block.ts';
 
 const MAGIC = 0x3154534d; // "MST1" read little-endian
 const RECORD = 40;
@@ -130,9 +130,8 @@ export function decodeTimelineBlock(block: Uint8Array): TimelineBlockResult {
     const kind = view.getUint8(at + 34);
     const flags = view.getUint8(at + 35);
     const mechanism = view.getUint32(at + 36, true);
-    if (sessionId < 1 || sessionId > 0x7fffffff) return fail(`timeline/${i}/sessionId: must be from 1 to 2147483647 (is ${sessionId})`);
-    if (seq < 1 || seq > 0x7fffffff) return fail(`timeline/${i}/seq: must be from 1 to 2147483647 (is ${seq})`);
-    if (!isMicros(ts)) return fail(`timeline/${i}/ts: must be a whole number of µs from 0 to 2^53 - 1 (is ${ts})`);
+    const range = checkId(`timeline/${i}/sessionId`, sessionId) || checkId(`timeline/${i}/seq`, seq) || checkMicros(`timeline/${i}/ts`, ts);
+    if (range !== '') return fail(range);
     if (kind >= KINDS.length) return fail(`timeline/${i}/kind: must be one of ${KINDS.map((k) => JSON.stringify(k)).join(', ')}`);
     if ((flags & ~KNOWN_FLAGS) !== 0) return fail(`timeline/${i}: unknown fields (flags 0x${flags.toString(16)})`);
     if ((flags & HAS_AUTH) === 0 && (flags & (AUTH_USER | AUTH_PASSWORD | AUTH_SUCCESS_KNOWN | AUTH_SUCCEEDED)) !== 0) return fail(`timeline/${i}/auth: auth flags without auth`);
@@ -146,7 +145,8 @@ export function decodeTimelineBlock(block: Uint8Array): TimelineBlockResult {
     const frames = new Array<number>(frameCount);
     for (let k = 0; k < frameCount; k++, at += 4) {
       const f = view.getUint32(at, true);
-      if (f < 1 || f > 0x7fffffff) return fail(`timeline/${i}/frames/${k}: must be from 1 to 2147483647 (is ${f})`);
+      const e = checkId(`timeline/${i}/frames/${k}`, f);
+      if (e !== '') return fail(e);
       frames[k] = f;
     }
     const e: BatchTimelineEntry = {

@@ -17,13 +17,18 @@ import { getPriority, setPriority } from 'node:os';
 /** The niceness `mailscope-agent run` asks for by default (`--nice`). */
 export const CAPTURE_NICENESS = -10;
 
+/** A niceness Linux takes: a whole number from -20 to 19. */
+export function isNiceness(n: number): boolean {
+  return Number.isInteger(n) && n >= -20 && n <= 19;
+}
+
 /**
  * Gives the calling thread `niceness` (-20 to 19). Returns undefined when done, or a message
  * that says why not and what to do. Lowering the niceness below the current one needs root or
  * CAP_SYS_NICE.
  */
 export function prioritizeCapture(niceness: number): string | undefined {
-  if (!Number.isInteger(niceness) || niceness < -20 || niceness > 19) return `niceness ${niceness} is not an integer from -20 to 19`;
+  if (!isNiceness(niceness)) return `niceness ${niceness} is not an integer from -20 to 19`;
   try {
     setPriority(niceness);
     return undefined;

@@ -18,6 +18,10 @@ const MAGIC = Buffer.from('MSB2');
 const MAGIC_V1 = Buffer.from('MSB1');
 const HEAD = 20;
 
+/** A capture id (a uuid) as text. */
+export const UUID_PATTERN = '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}';
+const CAPTURE_ID_AT_START = new RegExp(`^\\{"captureId":"(${UUID_PATTERN})"`);
+
 type RawRef = readonly [number, number];
 
 /** Encodes a batch; the result owns its bytes. */
@@ -57,7 +61,7 @@ export function decodeWire(file: Buffer): WireBatchPayload {
  */
 export function captureIdOfHead(head: Buffer): string | undefined {
   const at = head.subarray(0, 4).equals(MAGIC_V1) ? 8 : HEAD;
-  const m = /^\{"captureId":"([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})"/.exec(head.toString('utf8', at));
+  const m = CAPTURE_ID_AT_START.exec(head.toString('utf8', at));
   return m === null ? undefined : m[1]!.toLowerCase();
 }
 

@@ -26,7 +26,7 @@
 import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, unlink, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BatchPayload, WireBatchPayload } from '@mailscope/shared/agent-protocol';
-import { batchRecords, captureIdOfHead, decodeBatch, decodeWire, encodeBatch } from './batch-codec.ts';
+import { UUID_PATTERN, batchRecords, captureIdOfHead, decodeWire, encodeBatch } from './batch-codec.ts';
 
 /** 1 GiB: several minutes of a busy mail relay's traffic, raw frames included. */
 export const DEFAULT_SPOOL_MAX_BYTES = 1024 * 1024 * 1024;
@@ -40,7 +40,7 @@ export interface SpoolEntry {
 
 const NAME = /^([0-9]{12})\.([0-9]+)\.batch$/;
 const CAPTURES_FILE = 'captures';
-const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+const UUID = new RegExp(`^${UUID_PATTERN}$`);
 
 export class Spool {
   private readonly entries: SpoolEntry[] = [];
@@ -126,11 +126,6 @@ export class Spool {
   /** Reads a batch back in its wire form, to send; throws when its file is unreadable or not a batch (see `discard`). */
   read(entry: SpoolEntry): WireBatchPayload {
     return decodeWire(readFileSync(entry.file));
-  }
-
-  /** Reads a batch back with its records (each packet and mail with its bytes); throws like `read`. */
-  readBatch(entry: SpoolEntry): BatchPayload {
-    return decodeBatch(readFileSync(entry.file));
   }
 
   /** Removes an acknowledged batch (or one that cannot be sent: `discard`). */

@@ -172,7 +172,7 @@ export class IngestService {
       const sessionOf = (engineId: number): bigint | undefined => known.get(engineId);
 
       if (batch.packets.length > 0) {
-        const added = await copyNew(client, { table: 'Packet', temp: 'ingest_packet', columns: PACKET_COPY_COLUMNS, sum: 'length' }, encodePackets(captureId, batch.packets, sessionOf));
+        const added = await copyNew(client, { table: 'Packet', columns: PACKET_COPY_COLUMNS, sum: 'length' }, encodePackets(captureId, batch.packets, sessionOf));
         if (added === 'all') {
           packets = batch.packets.length;
           for (const p of batch.packets) bytes += p.length;
@@ -200,7 +200,7 @@ export class IngestService {
         }
         if (unknown > 0) this.opts.log.warn({ captureId, batchId: batch.batchId, entries: unknown }, 'timeline entries of sessions never opened were not stored');
         if (resolved.length > 0) {
-          const added = await copyNew(client, { table: 'TimelineEntry', temp: 'ingest_timeline', columns: TIMELINE_COPY_COLUMNS }, encodeTimeline(resolved));
+          const added = await copyNew(client, { table: 'TimelineEntry', columns: TIMELINE_COPY_COLUMNS }, encodeTimeline(resolved));
           timeline = added === 'all' ? resolved.length : added.rows;
           if (timeline > 0) {
             for (const { entry } of resolved) {
@@ -536,16 +536,17 @@ function jsonTextArray(column: string): string {
 
 /**
  * COPYs binary `data` into `table`: 'all' when every row was new. When a row's key is already
- * stored (a replay), that COPY is rolled back to its savepoint and the rows go through the
- * temporary table `temp` and `INSERT ... ON CONFLICT DO NOTHING` instead; then the rows added,
+ * stored (a replay), that COPY is rolled back to its savepoint and the rows go through a
+ * temporary table like it and `INSERT ... ON CONFLICT DO NOTHING` instead; then the rows added,
  * and the sum of their column `sum` (0 without one).
  */
 async function copyNew(
   client: pg.PoolClient,
-  target: { readonly table: string; readonly temp: string; readonly columns: string; readonly sum?: string },
+  target: { readonly table: string; readonly columns: string; readonly sum?: string },
   data: Buffer,
 ): Promise<'all' | { rows: number; sum: number }> {
-  const { table, temp, columns, sum } = target;
+  const { table, columns, sum } = target;
+  const temp = `"ingest_${table}"`;
   await client.query('SAVEPOINT ingest_copy');
   try {
     await copy(client, `COPY "${table}" (${columns}) FROM STDIN (FORMAT binary)`, data);
